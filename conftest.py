@@ -1,0 +1,203 @@
+"""Fixtures shared by the unit and browser tests: a real local org over https, a real SMTP
+server on loopback, the portal app, and factories for partners and their people."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from portal import create_app, testing
+from portal.mailcatcher import MailCatcher
+from portal.testing import link_from
+from salesforce import demo
+from salesforce.connection import Connector
+from salesforce.localorg.__main__ import QuietHandler, RunningOrg
+
+ORG_PASSWORD = "local-test-password"
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def local_org(tmp_path_factory) -> RunningOrg:
+    running = RunningOrg(tmp_path_factory.mktemp("org"), 0, ORG_PASSWORD).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def connector(local_org) -> Connector:
+    return Connector(
+        mode="local", url=local_org.url, password=ORG_PASSWORD, ca_file=local_org.ca_file
+    )
+
+
+@pytest.fixture(scope="session")
+def sf(connector):
+    """A simple-salesforce client of the tests' own, to set up and read back records."""
+    return connector.connect()
+
+
+@pytest.fixture(scope="session")
+def queue_id(sf) -> str:
+    return demo.ensure_queue(sf)
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> MailCatcher:
+    catcher = MailCatcher().start()
+    yield catcher
+    catcher.stop()
+
+
+@dataclass
+class Person:
+    id: str
+    email: str
+    name: str
+
+
+@dataclass
+class Partner:
+    account_id: str
+    name: str
+    rep: Person
+    manager: Person
+    colleague: Person
+
+
+@pytest.fixture
+def make_partner(sf, queue_id):
+    """Creates a partner company with a rep, a second rep and a manager, all able to sign in."""
+
+    def make(enabled: bool = True, status: str = "Active") -> Partner:
+        number = next(_numbers)
+        name = f"Partner {number} Ltd"
+        account_id = demo.create_partner(sf, name, "EMEA", enabled)
+        people = []
+        for first, role in (("Rhea", "Rep"), ("Mara", "Manager"), ("Cole", "Rep")):
+            email = f"{first.lower()}.{number}@partner{number}.example"
+            contact_id = demo.create_person(
+                sf, account_id, first, f"Test{number}", email, role, status
+            )
+            people.append(Person(contact_id, email, f"{first} Test{number}"))
+        return Partner(account_id, name, *people)
+
+    return make
+
+
+@pytest.fixture
+def partner(make_partner) -> Partner:
+    return make_partner()
+
+
+def portal_config(connector, mailbox, **extra) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SALESFORCE": connector,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": mailbox.port,
+        "RATELIMIT_ENABLED": False,
+        **extra,
+    }
+
+
+@pytest.fixture
+def app(connector, mailbox, queue_id):
+    return create_app(portal_config(connector, mailbox, PORTAL_BASE_URL="http://localhost"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api_calls(local_org):
+    """Counts the API requests the org serves while a block runs: `with api_calls() as calls`."""
+
+    class Counting:
+        def __enter__(self):
+            self.start = local_org.org.usage.total
+            return self
+
+        def __exit__(self, *exc):
+            self.count = local_org.org.usage.total - self.start
+
+    return Counting
+
+
+@pytest.fixture
+def sign_in(client, mailbox):
+    """Signs `person` in through the emailed link, as the browser would."""
+
+    def sign_in_as(person: Person):
+        testing.sign_in(client, mailbox, person.email)
+        return client
+
+    return sign_in_as
+
+
+# -- browser tests ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_portal(connector, mailbox, queue_id):
+    """The portal served over http on localhost, for the browser."""
+    server = make_server("localhost", 0, None, threaded=True, request_handler=QuietHandler)
+    base_url = f"http://localhost:{server.server_port}"
+    server.app = create_app(portal_config(connector, mailbox, PORTAL_BASE_URL=base_url))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base_url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Use Debian's Chromium where it is installed; Playwright's own browser elsewhere."""
+    if Path(SYSTEM_CHROMIUM).exists() or shutil.which("chromium"):
+        path = SYSTEM_CHROMIUM if Path(SYSTEM_CHROMIUM).exists() else shutil.which("chromium")
+        return {**browser_type_launch_args, "executable_path": path}
+    return browser_type_launch_args
+
+
+PHONES = ("Pixel 7", "iPhone 13")
+
+
+@pytest.fixture(params=PHONES)
+def phone(request, playwright, browser, live_portal):
+    """A fresh browser context on a phone profile, pointed at the running portal."""
+    device = {
+        k: v for k, v in playwright.devices[request.param].items() if k != "default_browser_type"
+    }
+    context = browser.new_context(**device, base_url=live_portal)
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def sign_in_page(mailbox):
+    """Signs `person` in through the emailed link in a new page of `context`."""
+
+    def sign_in(context, person):
+        page = context.new_page()
+        page.goto("/sign-in")
+        page.get_by_label("Work email").fill(person.email)
+        seen = len(mailbox.messages)
+        page.get_by_role("button", name="Email me a sign-in link").click()
+        page.goto(link_from(mailbox.wait_for(person.email, after=seen)))
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="My deals")).to_be_visible()
+        return page
+
+    return sign_in

@@ -1,0 +1,44 @@
+"""The partner portal: a Flask app that keeps every record in Salesforce."""
+
+import logging
+
+from flask import Flask
+
+from portal import config, errors, identity, templating
+from portal.extensions import csrf, limiter, login_manager
+from salesforce.gateway import Gateway
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(config.from_env())
+    app.config.from_mapping(overrides or {})
+
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register(app)
+    templating.register(app)
+    configure_logging(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    identity.init_app(app)
+    app.extensions["gateway"] = Gateway(app.config["SALESFORCE"])
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.views import auth, deals
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(deals.bp)
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )

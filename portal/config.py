@@ -1,0 +1,39 @@
+"""Settings, all from environment variables; see `.env.example` for each one."""
+
+import os
+from datetime import timedelta
+
+from salesforce.connection import Connector
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def from_env() -> dict:
+    """The app's configuration for this process."""
+    local = os.environ.get("PORTAL_ENV", "local") == "local"
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "local-development-only"),
+        "LOCAL_MODE": local,
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://localhost:5000"),
+        "SALESFORCE": Connector.from_env(),
+        "DEFAULT_QUEUE": os.environ.get("PORTAL_DEFAULT_QUEUE", "Channel_Desk"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Partner Portal <portal@localhost>"),
+        "SIGN_IN_LINK_MINUTES": _int("SIGN_IN_LINK_MINUTES", 15),
+        "IDENTITY_RECHECK_SECONDS": _int("IDENTITY_RECHECK_SECONDS", 300),
+        "MAX_ATTACHMENT_BYTES": _int("MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not local,
+        "REMEMBER_COOKIE_SECURE": not local,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": 12 * 60 * 60,
+        # A 10 MB notes field must reach the form to get its field error, not a bare 413.
+        "MAX_FORM_MEMORY_SIZE": 16 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
+    }

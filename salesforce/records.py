@@ -1,0 +1,140 @@
+"""The portal's view of Salesforce records: plain objects, no client types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A SOQL condition with `{}` placeholders and its values, filled by `format_soql`."""
+
+    where: str
+    values: tuple = ()
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: str
+    name: str
+    email: str
+    account_id: str | None
+    account_name: str
+    account_enabled: bool
+    role: str
+    status: str
+    link_expires: datetime | None = None
+
+    @classmethod
+    def from_record(cls, record: dict) -> Contact:
+        account = record.get("Account") or {}
+        return cls(
+            id=record["Id"],
+            name=record.get("Name") or "",
+            email=record.get("Email") or "",
+            account_id=record.get("AccountId"),
+            account_name=account.get("Name") or "",
+            account_enabled=bool(account.get("Portal_Enabled__c")),
+            role=record.get("Portal_Role__c") or "",
+            status=record.get("Portal_Status__c") or "",
+            link_expires=parse_datetime(record.get("Portal_Login_Token_Expires__c")),
+        )
+
+
+@dataclass(frozen=True)
+class RegistrationFile:
+    version_id: str
+    title: str
+    extension: str
+    size: int
+
+    @property
+    def filename(self) -> str:
+        return f"{self.title}.{self.extension}" if self.extension else self.title
+
+
+@dataclass(frozen=True)
+class Registration:
+    id: str
+    number: str
+    end_customer_name: str
+    end_customer_domain: str
+    country: str
+    region: str
+    deal_value: float
+    size_band: str
+    product_line: str
+    expected_close_date: date | None
+    status: str
+    next_step: str
+    open_question: str
+    notes: str
+    reason_code: str
+    expires_on: date | None
+    submission_key: str
+    owner_name: str
+    submitted_by_id: str
+    submitted_by_name: str
+    partner_account_id: str
+    partner_account_name: str
+    created: datetime | None
+    last_modified: datetime | None
+    files: tuple[RegistrationFile, ...] = field(default=())
+
+    @property
+    def title(self) -> str:
+        return f"{self.end_customer_name} · {self.product_line}"
+
+    @classmethod
+    def from_record(cls, record: dict) -> Registration:
+        links = (record.get("ContentDocumentLinks") or {}).get("records", [])
+        files = []
+        for link in links:
+            document = link.get("ContentDocument") or {}
+            files.append(
+                RegistrationFile(
+                    version_id=document.get("LatestPublishedVersionId") or "",
+                    title=document.get("Title") or "",
+                    extension=document.get("FileExtension") or "",
+                    size=int(document.get("ContentSize") or 0),
+                )
+            )
+        return cls(
+            id=record["Id"],
+            number=record.get("Name") or "",
+            end_customer_name=record.get("End_Customer_Name__c") or "",
+            end_customer_domain=record.get("End_Customer_Domain__c") or "",
+            country=record.get("Country__c") or "",
+            region=record.get("Region__c") or "",
+            deal_value=float(record.get("Deal_Value__c") or 0),
+            size_band=record.get("Size_Band__c") or "",
+            product_line=record.get("Product_Line__c") or "",
+            expected_close_date=parse_date(record.get("Expected_Close_Date__c")),
+            status=record.get("Status__c") or "",
+            next_step=record.get("Next_Step__c") or "",
+            open_question=record.get("Open_Question__c") or "",
+            notes=record.get("Notes__c") or "",
+            reason_code=record.get("Reason_Code__c") or "",
+            expires_on=parse_date(record.get("Expires_On__c")),
+            submission_key=record.get("Submission_Key__c") or "",
+            owner_name=(record.get("Owner") or {}).get("Name") or "",
+            submitted_by_id=record.get("Submitted_By__c") or "",
+            submitted_by_name=(record.get("Submitted_By__r") or {}).get("Name") or "",
+            partner_account_id=record.get("Partner_Account__c") or "",
+            partner_account_name=(record.get("Partner_Account__r") or {}).get("Name") or "",
+            created=parse_datetime(record.get("CreatedDate")),
+            last_modified=parse_datetime(record.get("LastModifiedDate")),
+            files=tuple(files),
+        )
+
+
+def parse_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """Salesforce writes `2026-01-31T10:00:00.000+0000`."""
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
