@@ -25,7 +25,7 @@ from simple_salesforce.exceptions import (
 from simple_salesforce.format import format_soql
 
 from salesforce.connection import ConnectionFailed, Connector
-from salesforce.records import Contact, Registration, RegistrationFile, Scope
+from salesforce.records import Contact, InternalUser, Registration, RegistrationFile, Scope
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,11 @@ REGISTRATION_FIELDS = (
     "Partner_Account__r.Name, CreatedDate, LastModifiedDate"
 )
 CONTACT_FIELDS = (
-    "Id, Name, Email, AccountId, Account.Name, Account.Portal_Enabled__c, Portal_Role__c, "
-    "Portal_Status__c, Portal_Login_Token_Expires__c"
+    "Id, Name, Email, AccountId, Account.Name, Account.Portal_Enabled__c, "
+    "Account.Portal_Identity_Provider__c, Portal_Role__c, Portal_Status__c, "
+    "Portal_Login_Token_Expires__c"
 )
+USER_FIELDS = "Id, Name, Email, IsActive, Portal_Role__c, Portal_Regions__c"
 
 
 class GatewayError(Exception):
@@ -188,6 +190,35 @@ class Gateway:
             "Portal_Status__c": "Active",
         }
         self._call("complete sign-in", lambda sf: sf.Contact.update(contact_id, fields))
+
+    # -- internal people -------------------------------------------------------
+
+    def find_internal_user(self, email: str) -> InternalUser | None:
+        """The active internal user with this email and a portal role, with their queues."""
+        statement = format_soql(
+            f"SELECT {USER_FIELDS} FROM User WHERE Email = {{}} AND IsActive = true "
+            "AND Portal_Role__c != null LIMIT 2",
+            email,
+        )
+        records = self._call("find user", lambda sf: sf.query(statement)["records"])
+        if len(records) != 1:
+            return None
+        return InternalUser.from_record(records[0], self._queues_of(records[0]["Id"]))
+
+    def internal_user(self, user_id: str) -> InternalUser:
+        statement = format_soql(f"SELECT {USER_FIELDS} FROM User WHERE Id = {{}}", user_id)
+        records = self._call("read user", lambda sf: sf.query(statement)["records"])
+        if not records:
+            raise NotFound("user")
+        return InternalUser.from_record(records[0], self._queues_of(user_id))
+
+    def _queues_of(self, user_id: str) -> tuple[str, ...]:
+        statement = format_soql(
+            "SELECT GroupId FROM GroupMember WHERE UserOrGroupId = {} AND Group.Type = 'Queue'",
+            user_id,
+        )
+        records = self._call("read queues", lambda sf: sf.query(statement)["records"])
+        return tuple(record["GroupId"] for record in records)
 
     # -- registrations ---------------------------------------------------------
 

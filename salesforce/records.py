@@ -25,6 +25,7 @@ class Contact:
     role: str
     status: str
     link_expires: datetime | None = None
+    identity_provider: str = ""
 
     @classmethod
     def from_record(cls, record: dict) -> Contact:
@@ -39,6 +40,31 @@ class Contact:
             role=record.get("Portal_Role__c") or "",
             status=record.get("Portal_Status__c") or "",
             link_expires=parse_datetime(record.get("Portal_Login_Token_Expires__c")),
+            identity_provider=account.get("Portal_Identity_Provider__c") or "",
+        )
+
+
+@dataclass(frozen=True)
+class InternalUser:
+    id: str
+    name: str
+    email: str
+    active: bool
+    role: str
+    regions: tuple[str, ...]
+    queue_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: dict, queue_ids: tuple[str, ...] = ()) -> InternalUser:
+        regions = record.get("Portal_Regions__c") or ""
+        return cls(
+            id=record["Id"],
+            name=record.get("Name") or "",
+            email=record.get("Email") or "",
+            active=bool(record.get("IsActive")),
+            role=record.get("Portal_Role__c") or "",
+            regions=tuple(region for region in regions.split(";") if region),
+            queue_ids=queue_ids,
         )
 
 

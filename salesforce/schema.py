@@ -7,11 +7,14 @@ described here, as Salesforce defines them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from lxml import etree
+
+from salesforce.ids import BASE62
 
 METADATA_DIR = Path(__file__).parent / "metadata"
 NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
@@ -194,6 +197,28 @@ def _standard_objects() -> list[SObject]:
                     required=True,
                 ),
                 Field("Email", "email", "Email", length=255),
+            ],
+        ),
+        make(
+            "GroupMember",
+            "011",
+            False,
+            [
+                Field(
+                    "GroupId",
+                    "reference",
+                    "Group",
+                    reference_to=("Group",),
+                    relationship_name="Group",
+                    required=True,
+                ),
+                Field(
+                    "UserOrGroupId",
+                    "reference",
+                    "User or Group",
+                    reference_to=("User", "Group"),
+                    required=True,
+                ),
             ],
         ),
         make(
@@ -381,17 +406,28 @@ def _custom_object(name: str, root, prefix: str) -> SObject:
     return sobject
 
 
+def _custom_prefix(name: str, taken: set[str]) -> str:
+    """A key prefix for a custom object that depends only on its name, so IDs stay stable
+    in a local database when objects are added."""
+    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+    while True:
+        digest, low = divmod(digest, 62)
+        digest, high = divmod(digest, 62)
+        prefix = "a" + BASE62[high] + BASE62[low]
+        if prefix not in taken:
+            return prefix
+
+
 @cache
 def load(directory: Path = METADATA_DIR) -> Schema:
     """Read the schema: standard objects, then every `.object` file in `directory`."""
     objects = {sobject.name: sobject for sobject in _standard_objects()}
     files = sorted((directory / "objects").glob("*.object"))
-    custom_names = [path.stem for path in files if path.stem.endswith("__c")]
     for path in files:
         root = etree.parse(str(path)).getroot()
         name = path.stem
         if name.endswith("__c"):
-            prefix = f"a{custom_names.index(name):02d}"
+            prefix = _custom_prefix(name, {sobject.key_prefix for sobject in objects.values()})
             objects[name] = _custom_object(name, root, prefix)
         for node in root.iterfind("md:fields", NS):
             item = _field_from_xml(node)

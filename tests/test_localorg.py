@@ -192,6 +192,18 @@ def test_upsert_refuses_a_body_naming_the_id_or_the_key(sf, field_name):
         sf.Deal_Registration__c.get_by_custom_id("Submission_Key__c", key)
 
 
+@pytest.mark.parametrize("body", [[], ["Id"], "Initech Ltd"], ids=["empty list", "list", "string"])
+def test_upsert_refuses_a_body_that_is_not_an_object(sf, body):
+    key = new_key()
+
+    answer = raw(sf, "PATCH", f"sobjects/Deal_Registration__c/Submission_Key__c/{key}", json=body)
+
+    assert answer.status_code == 400
+    assert answer.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Deal_Registration__c.get_by_custom_id("Submission_Key__c", key)
+
+
 def test_get_by_external_id_answers_the_record(sf):
     key = new_key()
     created = sf.Deal_Registration__c.create(registration(Submission_Key__c=key))
@@ -390,8 +402,6 @@ def test_count_query_answers_total_size_without_records(sf, many_stages):
 def test_new_record_carries_system_datetimes_in_salesforce_format(sf, registration_id):
     record = sf.Deal_Registration__c.get(registration_id)
 
-    # TODO: expect `.000` milliseconds once the store truncates datetimes to whole seconds,
-    # as Salesforce stores them; today it keeps the clock's milliseconds.
     for name in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
         assert SALESFORCE_DATETIME.match(record[name]), (name, record[name])
 
@@ -495,7 +505,7 @@ def test_unknown_sobject_answers_not_found(sf):
 # -- sessions -----------------------------------------------------------------------
 
 
-def bogus_client(local_org, session_id: str) -> Salesforce:
+def client_with_session(local_org, session_id: str) -> Salesforce:
     return Salesforce(
         instance_url=local_org.url,
         session_id=session_id,
@@ -505,17 +515,15 @@ def bogus_client(local_org, session_id: str) -> Salesforce:
 
 
 def expire(local_org, client: Salesforce) -> int:
-    answer = requests.post(
-        f"{local_org.url}/local/sessions/expire",
-        params={"token": client.session_id},
-        verify=local_org.ca_file,
-        timeout=5,
+    """End `client`'s session only: the shared `sf` fixture keeps working."""
+    answer = TimeoutSession(local_org.ca_file).post(
+        f"{local_org.url}/local/sessions/expire", params={"token": client.session_id}
     )
     return answer.json()["expired"]
 
 
 def test_unknown_session_answers_401_invalid_session_id(local_org):
-    client = bogus_client(local_org, "00Dnot-a-session-the-org-issued")
+    client = client_with_session(local_org, "00Dnot-a-session-the-org-issued")
 
     with pytest.raises(SalesforceExpiredSession) as raised:
         client.restful("limits")
@@ -538,7 +546,7 @@ def test_expired_session_answers_401_until_the_client_signs_in_again(local_org, 
 
 
 def test_expiring_one_session_leaves_the_others_working(local_org, connector, sf):
-    expire(local_org, connector.connect())
+    assert expire(local_org, connector.connect()) == 1
 
     assert sf.restful("limits")["DailyApiRequests"]["Max"] == DAILY_API_LIMIT
 
@@ -606,48 +614,48 @@ def test_composite_request_counts_once(sf, api_calls):
 # -- composite ----------------------------------------------------------------------
 
 
-def account_then_contact(account_name: str, contact: dict, all_or_none: bool = True) -> dict:
-    """A composite body creating an account and a contact of it, by reference."""
-    sobjects = f"/services/data/v{API_VERSION}/sobjects"
+def subrequest_creating(object_name: str, reference: str, body: dict) -> dict:
     return {
-        "allOrNone": all_or_none,
-        "compositeRequest": [
-            {
-                "method": "POST",
-                "url": f"{sobjects}/Account",
-                "referenceId": "partner",
-                "body": {"Name": account_name},
-            },
-            {
-                "method": "POST",
-                "url": f"{sobjects}/Contact",
-                "referenceId": "rep",
-                "body": {"AccountId": "@{partner.id}", **contact},
-            },
-        ],
+        "method": "POST",
+        "url": f"/services/data/v{API_VERSION}/sobjects/{object_name}",
+        "referenceId": reference,
+        "body": body,
     }
 
 
-def accounts_named(sf, name: str) -> list[dict]:
-    return sf.query(format_soql("SELECT Id FROM Account WHERE Name = {}", name))["records"]
+def composite(sf, *subrequests, all_or_none: bool = True) -> list[dict]:
+    """The subrequests' answers to one composite request."""
+    body = {"allOrNone": all_or_none, "compositeRequest": list(subrequests)}
+    return sf.restful("composite", method="POST", json=body)["compositeResponse"]
+
+
+def accounts_named(sf, name: str) -> list[str]:
+    statement = format_soql("SELECT Id FROM Account WHERE Name = {}", name)
+    return [record["Id"] for record in sf.query(statement)["records"]]
 
 
 def test_composite_creates_referenced_records_together(sf):
     name = f"Composite {new_key()}"
-    body = account_then_contact(name, {"LastName": "Rep"})
 
-    partner, rep = sf.restful("composite", method="POST", json=body)["compositeResponse"]
+    partner, rep = composite(
+        sf,
+        subrequest_creating("Account", "partner", {"Name": name}),
+        subrequest_creating("Contact", "rep", {"AccountId": "@{partner.id}", "LastName": "Rep"}),
+    )
 
     assert (partner["httpStatusCode"], rep["httpStatusCode"]) == (201, 201)
+    assert accounts_named(sf, name) == [partner["body"]["id"]]
     assert sf.Contact.get(rep["body"]["id"])["AccountId"] == partner["body"]["id"]
-    assert [record["Id"] for record in accounts_named(sf, name)] == [partner["body"]["id"]]
 
 
 def test_composite_all_or_none_rolls_back_when_a_subrequest_fails(sf):
     name = f"Composite {new_key()}"
-    body = account_then_contact(name, {"FirstName": "Nameless"})
 
-    partner, rep = sf.restful("composite", method="POST", json=body)["compositeResponse"]
+    partner, rep = composite(
+        sf,
+        subrequest_creating("Account", "partner", {"Name": name}),
+        subrequest_creating("Contact", "rep", {"AccountId": "@{partner.id}"}),
+    )
 
     assert partner["httpStatusCode"] == 400
     assert partner["body"][0]["errorCode"] == "PROCESSING_HALTED"
@@ -659,12 +667,33 @@ def test_composite_all_or_none_rolls_back_when_a_subrequest_fails(sf):
 
 def test_composite_without_all_or_none_keeps_what_succeeded(sf):
     name = f"Composite {new_key()}"
-    body = account_then_contact(name, {"FirstName": "Nameless"}, all_or_none=False)
 
-    partner, rep = sf.restful("composite", method="POST", json=body)["compositeResponse"]
+    partner, rep = composite(
+        sf,
+        subrequest_creating("Account", "partner", {"Name": name}),
+        subrequest_creating("Contact", "rep", {"AccountId": "@{partner.id}"}),
+        all_or_none=False,
+    )
 
     assert (partner["httpStatusCode"], rep["httpStatusCode"]) == (201, 400)
-    assert [record["Id"] for record in accounts_named(sf, name)] == [partner["body"]["id"]]
+    assert accounts_named(sf, name) == [partner["body"]["id"]]
+
+
+def test_composite_without_all_or_none_skips_only_what_depends_on_a_failure(sf):
+    name = f"Composite {new_key()}"
+
+    partner, rep, independent = composite(
+        sf,
+        subrequest_creating("Account", "partner", {}),
+        subrequest_creating("Contact", "rep", {"AccountId": "@{partner.id}", "LastName": "Rep"}),
+        subrequest_creating("Account", "independent", {"Name": name}),
+        all_or_none=False,
+    )
+
+    assert partner["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    assert rep["httpStatusCode"] == 400
+    assert independent["httpStatusCode"] == 201
+    assert accounts_named(sf, name) == [independent["body"]["id"]]
 
 
 # -- files --------------------------------------------------------------------------

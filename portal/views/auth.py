@@ -6,7 +6,7 @@ from flask_login import current_user
 from portal import identity, sign_in_links
 from portal.extensions import limiter
 from portal.forms.auth import ConfirmSignInForm, SignInLinkForm
-from portal.identity import may_use_portal
+from portal.identity import Person, may_use_portal
 from portal.mail import MailFailed
 
 bp = Blueprint("auth", __name__)
@@ -40,7 +40,7 @@ def use_link(token):
 
     if form.validate_on_submit():
         sign_in_links.use(contact)
-        identity.sign_in(contact)
+        identity.sign_in(Person.from_contact(contact, "link"))
         return redirect(url_for("deals.index"))
 
     return render_template("auth/confirm.html", form=form, contact=contact)

@@ -251,10 +251,11 @@ class LocalOrg:
                         answers.append(_halted(reference))
                         continue
                     method = subrequest.get("method", "GET").upper()
-                    url = urlsplit(resolve_references(subrequest.get("url", ""), results))
-                    payload = resolve_references(subrequest.get("body"), results)
-                    params = dict(parse_qsl(url.query))
                     try:
+                        # A subrequest naming a failed one fails alone, as Salesforce does.
+                        url = urlsplit(resolve_references(subrequest.get("url", ""), results))
+                        payload = resolve_references(subrequest.get("body"), results)
+                        params = dict(parse_qsl(url.query))
                         with self.store.transaction():
                             status, answer = self.rest(
                                 method, url.path, payload, user_id, params=params

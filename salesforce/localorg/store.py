@@ -197,6 +197,8 @@ class Store:
                 "NOT_FOUND",
                 f"Provided external ID field does not exist or is not accessible: {field_name}",
             )
+        if not isinstance(body, dict):
+            raise ApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
         for key in body:
             if key.lower() in ("id", field.name.lower()):
                 raise ApiError(
@@ -305,6 +307,15 @@ class Store:
             raise ApiError(
                 400, "INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {raw}", [field.name]
             )
+        if kind == "multipicklist" and field.restricted:
+            unknown = [value for value in raw.split(";") if value not in field.picklist]
+            if unknown:
+                raise ApiError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{label}: bad value for restricted picklist field: {unknown[0]}",
+                    [field.name],
+                )
         if kind == "picklist" and field.restricted and raw not in field.picklist:
             raise ApiError(
                 400,
