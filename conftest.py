@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from portal import create_app, testing
+from portal.localidp import LocalIdP
 from portal.mailcatcher import MailCatcher
 from portal.testing import link_from
 from salesforce import demo
@@ -55,6 +56,30 @@ def mailbox() -> MailCatcher:
     catcher = MailCatcher().start()
     yield catcher
     catcher.stop()
+
+
+SSO_CLIENT_SECRET = "local-test-sso-secret"
+
+
+@pytest.fixture(scope="session")
+def local_idp() -> LocalIdP:
+    """A real OpenID provider on loopback with two clients: `staff` for the vendor's people
+    and `partner-sso` for a partner company's own sign-in. Tests add the people it knows."""
+    idp = LocalIdP()
+    idp.add_client("portal-staff", SSO_CLIENT_SECRET, ["http://localhost/sso/staff/callback"])
+    idp.add_client(
+        "portal-partner", SSO_CLIENT_SECRET, ["http://localhost/sso/partner-sso/callback"]
+    )
+    yield idp.start()
+    idp.stop()
+
+
+def sso_providers(idp: LocalIdP) -> dict:
+    """The portal's `SSO_PROVIDERS` for `local_idp`."""
+    return {
+        "staff": idp.provider_config(idp.clients["portal-staff"], "Vendor staff", "internal"),
+        "partner-sso": idp.provider_config(idp.clients["portal-partner"], "Partner Co", "partner"),
+    }
 
 
 @dataclass
@@ -111,8 +136,15 @@ def portal_config(connector, mailbox, **extra) -> dict:
 
 
 @pytest.fixture
-def app(connector, mailbox, queue_id):
-    return create_app(portal_config(connector, mailbox, PORTAL_BASE_URL="http://localhost"))
+def app(connector, mailbox, queue_id, local_idp):
+    return create_app(
+        portal_config(
+            connector,
+            mailbox,
+            PORTAL_BASE_URL="http://localhost",
+            SSO_PROVIDERS=sso_providers(local_idp),
+        )
+    )
 
 
 @pytest.fixture
@@ -150,15 +182,30 @@ def sign_in(client, mailbox):
 
 
 @pytest.fixture(scope="session")
-def live_portal(connector, mailbox, queue_id):
+def live_server(connector, mailbox, queue_id, local_idp):
     """The portal served over http on localhost, for the browser."""
     server = make_server("localhost", 0, None, threaded=True, request_handler=QuietHandler)
     base_url = f"http://localhost:{server.server_port}"
-    server.app = create_app(portal_config(connector, mailbox, PORTAL_BASE_URL=base_url))
+    server.app = create_app(
+        portal_config(
+            connector, mailbox, PORTAL_BASE_URL=base_url, SSO_PROVIDERS=sso_providers(local_idp)
+        )
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield base_url
+    yield server
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_portal(live_server) -> str:
+    return f"http://localhost:{live_server.server_port}"
+
+
+@pytest.fixture(scope="session")
+def live_app(live_server):
+    """The app behind `live_portal`, for its commands and configuration."""
+    return live_server.app
 
 
 @pytest.fixture(scope="session")
@@ -197,6 +244,7 @@ def sign_in_page(mailbox):
         page.get_by_role("button", name="Email me a sign-in link").click()
         page.goto(link_from(mailbox.wait_for(person.email, after=seen)))
         page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Not now").click()
         expect(page.get_by_role("heading", name="My deals")).to_be_visible()
         return page
 

@@ -9,6 +9,7 @@ import io
 import platform
 import sys
 import tempfile
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from portal.mailcatcher import MailCatcher  # noqa: E402
 from salesforce import demo  # noqa: E402
 from salesforce.connection import Connector  # noqa: E402
 from salesforce.localorg.__main__ import RunningOrg  # noqa: E402
+from tests.softauthn import SoftAuthenticator  # noqa: E402
 
 PASSWORD = "benchmark-password"
+BASE_URL = "http://localhost"
 
 
 def main() -> None:
@@ -42,6 +45,7 @@ def main() -> None:
             "MAIL_PORT": mailbox.port,
             "RATELIMIT_ENABLED": False,
             "SECRET_KEY": "benchmark",
+            "PORTAL_BASE_URL": BASE_URL,
         }
     )
     client = app.test_client()
@@ -58,8 +62,36 @@ def main() -> None:
         "ask for a sign-in link", lambda: testing.submit_form(client, "/sign-in", {"email": email})
     )
     link = testing.path_of(testing.link_from(mailbox.wait_for(email, after=seen)))
-    measure("sign in with the link", lambda: testing.submit_form(client, link))
+    measure("open the emailed link and tap Sign in", lambda: testing.submit_form(client, link))
     measure("My Deals", lambda: client.get("/"))
+    measure(
+        "a signed-in page with no records (passkeys offer)", lambda: client.get("/passkeys/offer")
+    )
+
+    authenticator = SoftAuthenticator(BASE_URL)
+    headers = {"X-CSRFToken": testing.csrf_token(client, "/"), "Accept": "application/json"}
+
+    def add_passkey():
+        options = client.post("/passkeys/new/options", headers=headers).get_json()
+        credential = authenticator.create(options)
+        return client.post("/passkeys/new", json={"credential": credential}, headers=headers)
+
+    measure("add a passkey (options, then the answer)", add_passkey)
+    passkey_client = app.test_client()
+    headers = {
+        "X-CSRFToken": testing.CSRF_PATTERN.search(passkey_client.get("/sign-in").text).group(1),
+        "Accept": "application/json",
+    }
+    time.sleep(1.01)  # a challenge counts only when issued after the passkey's last use
+
+    def passkey_sign_in():
+        options = passkey_client.post("/passkeys/sign-in/options", headers=headers).get_json()
+        credential = authenticator.get(options)
+        return passkey_client.post(
+            "/passkeys/sign-in", json={"credential": credential}, headers=headers
+        )
+
+    measure("sign in with a passkey (options, then the answer)", passkey_sign_in)
     # The queue is looked up once per process; warm it so the figures below are steady state.
     app.extensions["gateway"].queue_id(app.config["DEFAULT_QUEUE"])
 

@@ -22,6 +22,8 @@ def test_partner_registers_a_deal_from_a_phone(phone, mailbox, partner, sf):
 
     page.goto(link_from(mailbox.wait_for(partner.rep.email, after=seen)))
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Sign in faster next time")).to_be_visible()
+    page.get_by_role("link", name="Not now").click()
     expect(page.get_by_role("heading", name="My deals")).to_be_visible()
     expect(page.get_by_text("No deals yet")).to_be_visible()
 

@@ -4,8 +4,8 @@ import logging
 
 from flask import Flask
 
-from portal import config, errors, identity, templating
-from portal.extensions import csrf, limiter, login_manager
+from portal import cli, config, errors, identity, sso, templating
+from portal.extensions import csrf, limiter, login_manager, oauth
 from salesforce.gateway import Gateway
 
 
@@ -18,6 +18,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_blueprints(app)
     errors.register(app)
     templating.register(app)
+    cli.register(app)
     configure_logging(app)
     return app
 
@@ -27,14 +28,19 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     identity.init_app(app)
+    oauth.init_app(app)
+    sso.init_app(app)
     app.extensions["gateway"] = Gateway(app.config["SALESFORCE"])
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.views import auth, deals
+    from portal.views import auth, deals, invitations, passkeys, sso
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(deals.bp)
+    app.register_blueprint(passkeys.bp)
+    app.register_blueprint(invitations.bp)
+    app.register_blueprint(sso.bp)
 
 
 def configure_logging(app: Flask) -> None:

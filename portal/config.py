@@ -1,5 +1,6 @@
 """Settings, all from environment variables; see `.env.example` for each one."""
 
+import json
 import os
 from datetime import timedelta
 
@@ -8,6 +9,10 @@ from salesforce.connection import Connector
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+def _json(name: str) -> dict:
+    return json.loads(os.environ.get(name) or "{}")
 
 
 def from_env() -> dict:
@@ -23,7 +28,17 @@ def from_env() -> dict:
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Partner Portal <portal@localhost>"),
         "SIGN_IN_LINK_MINUTES": _int("SIGN_IN_LINK_MINUTES", 15),
+        "INVITATION_HOURS": _int("INVITATION_HOURS", 72),
+        "WEBAUTHN_RP_ID": os.environ.get("WEBAUTHN_RP_ID", ""),
+        "WEBAUTHN_RP_NAME": os.environ.get("WEBAUTHN_RP_NAME", "Partner Portal"),
+        "WEBAUTHN_ORIGINS": [
+            origin.strip()
+            for origin in os.environ.get("WEBAUTHN_ORIGINS", "").split(",")
+            if origin.strip()
+        ],
         "IDENTITY_RECHECK_SECONDS": _int("IDENTITY_RECHECK_SECONDS", 300),
+        "SSO_PROVIDERS": _json("SSO_PROVIDERS"),
+        "SSO_LEEWAY_SECONDS": _int("SSO_LEEWAY_SECONDS", 60),
         "MAX_ATTACHMENT_BYTES": _int("MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),

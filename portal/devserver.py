@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from werkzeug.serving import run_simple
 
+from portal.localidp import Identity, LocalIdP
 from portal.mailcatcher import MailCatcher
 from salesforce.localorg.__main__ import RunningOrg
 
@@ -25,11 +27,27 @@ def _password() -> str:
     return path.read_text().strip()
 
 
+def _start_idp(port: int, portal_port: int, people) -> LocalIdP:
+    """A local sign-in provider for the vendor's staff, set as the portal's SSO provider."""
+    idp = LocalIdP(
+        [Identity(email, f"{first} {last}") for first, last, email, *_ in people], port=port
+    )
+    client = idp.add_client(
+        "portal-staff",
+        secrets.token_urlsafe(24),
+        [f"http://localhost:{portal_port}/sso/staff/callback"],
+    )
+    provider = idp.provider_config(client, "Vendor staff", "internal")
+    os.environ["SSO_PROVIDERS"] = json.dumps({"staff": provider})
+    return idp.start()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="portal-dev", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5000)))
     parser.add_argument("--org-port", type=int, default=8443)
     parser.add_argument("--mail-port", type=int, default=8025)
+    parser.add_argument("--idp-port", type=int, default=9000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
@@ -47,11 +65,19 @@ def main(argv=None) -> None:
     from salesforce.connection import Connector
 
     emails = demo.seed(Connector.from_env().connect())
+    demo.seed_internal_users(Connector.from_env().connect())
+    idp = _start_idp(args.idp_port, args.port, demo.INTERNAL_USERS)
+    staff = [
+        f"{email} ({', '.join((role, *regions))})"
+        for _, _, email, role, regions, _ in demo.INTERNAL_USERS
+    ]
     app = create_app()
     print(
         f"\nPartner portal: http://localhost:{args.port}\n"
         f"Sign in with one of these demo partners; the sign-in email appears in this terminal\n"
         f"(and as .eml files in {VAR / 'mail'}):\n  " + "\n  ".join(emails) + "\n"
+        f"Vendor staff: tap 'Sign in with Vendor staff' (or open /sso/staff), then pick one of\n"
+        f"these on the local sign-in provider ({idp.issuer}):\n  " + "\n  ".join(staff) + "\n"
         f"Local org (Salesforce REST API): {org.url}\n",
         flush=True,
     )

@@ -5,7 +5,8 @@ import logging
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from salesforce.gateway import NotFound, Unavailable
+from portal import identity
+from salesforce.gateway import AccessRevoked, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,10 @@ def _page(status: int, title: str, message: str):
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(400)
+    def bad_request(error):
+        return _page(400, "Bad request", "The request was not understood. Reload and try again.")
+
     @app.errorhandler(404)
     @app.errorhandler(NotFound)
     def not_found(error):
@@ -52,6 +57,15 @@ def register(app: Flask) -> None:
             400,
             "Form expired",
             "This form was open too long or in another session. Go back, reload and try again.",
+        )
+
+    @app.errorhandler(AccessRevoked)
+    def access_revoked(error):
+        identity.sign_out()
+        return _page(
+            403,
+            "Access switched off",
+            "Your access to the portal is switched off. Ask your channel manager to restore it.",
         )
 
     @app.errorhandler(Unavailable)

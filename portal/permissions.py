@@ -18,12 +18,26 @@ EVERYTHING = Scope("Id != null")
 
 
 def registration_scope(person: Person) -> Scope:
-    """The registrations `person` may see, as a condition the gateway adds to its SOQL."""
+    """The registrations `person` may see, as a condition the gateway adds to its SOQL.
+
+    A partner's condition also requires that they still have portal access, so
+    switching a person off in Salesforce hides everything from them at once, with no
+    extra call to check who they are.
+    """
     owners = [*person.queue_ids, person.id]
     if person.is_partner and person.role == roles.MANAGER and person.account_id:
-        return Scope("Partner_Account__c = {}", (person.account_id,))
+        return Scope(
+            "Partner_Account__c = {} AND Partner_Account__r.Portal_Enabled__c = true "
+            "AND Partner_Account__c IN (SELECT AccountId FROM Contact WHERE Id = {} "
+            "AND Portal_Status__c = 'Active' AND Portal_Role__c = 'Manager')",
+            (person.account_id, person.id),
+        )
     if person.is_partner and person.role == roles.REP:
-        return Scope("Submitted_By__c = {}", (person.id,))
+        return Scope(
+            "Submitted_By__c = {} AND Submitted_By__r.Portal_Status__c = 'Active' "
+            "AND Partner_Account__r.Portal_Enabled__c = true",
+            (person.id,),
+        )
     if person.is_internal and person.role == roles.ADMIN:
         return EVERYTHING
     if person.is_internal and person.role == roles.CHANNEL_MANAGER:
@@ -32,6 +46,15 @@ def registration_scope(person: Person) -> Scope:
         return Scope("OwnerId IN {}", (owners,))
     if person.is_internal and person.role == roles.APPROVER:
         return Scope("OwnerId IN {}", (owners,))
+    return NOTHING
+
+
+def partner_account_scope(person: Person) -> Scope:
+    """The partner companies `person` may invite people to."""
+    if person.is_internal and person.role == roles.ADMIN:
+        return EVERYTHING
+    if person.is_internal and person.role == roles.CHANNEL_MANAGER and person.regions:
+        return Scope("Region__c IN {}", (person.regions,))
     return NOTHING
 
 

@@ -11,7 +11,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 
 from portal import mail
 from portal.identity import may_use_portal
@@ -24,6 +24,22 @@ TOKEN_BYTES = 32
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh link token and the hash Salesforce keeps of it."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, _hash(token)
+
+
+def link_for(token: str) -> str:
+    """The full address of the link; works in a request and in a command alike."""
+    path = current_app.url_map.bind("").build("auth.use_link", {"token": token})
+    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
+
+
+def salesforce_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def send_link(email: str) -> None:
@@ -39,7 +55,7 @@ def send_link(email: str) -> None:
     gateway.set_sign_in_link(
         contact.id, _hash(token), datetime.now(UTC) + timedelta(minutes=minutes)
     )
-    link = current_app.config["PORTAL_BASE_URL"].rstrip("/") + url_for("auth.use_link", token=token)
+    link = link_for(token)
     mail.send(
         contact.email,
         "Your sign-in link",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 from simple_salesforce import Salesforce
@@ -14,6 +15,10 @@ log = logging.getLogger(__name__)
 API_VERSION = "62.0"
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 30
+
+
+def _read(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
 
 
 class TimeoutSession(requests.Session):
@@ -53,7 +58,8 @@ class Connector:
     ca_file: str = ""
 
     @classmethod
-    def from_env(cls, environ=os.environ) -> Connector:
+    def from_env(cls, environ=os.environ, local_dir: Path = Path("var")) -> Connector:
+        """Settings from the environment; in local mode, from the running local org's files."""
         if environ.get("SALESFORCE_CONSUMER_KEY") and environ.get("SALESFORCE_PRIVATE_KEY_FILE"):
             mode = "jwt"
         elif environ.get("SALESFORCE_USERNAME") and environ.get("SALESFORCE_PASSWORD"):
@@ -65,12 +71,14 @@ class Connector:
             url=environ.get("LOCAL_ORG_URL", "https://localhost:8443"),
             username=environ.get("SALESFORCE_USERNAME", ""),
             password=environ.get("SALESFORCE_PASSWORD", "")
-            or environ.get("LOCAL_ORG_PASSWORD", ""),
+            or environ.get("LOCAL_ORG_PASSWORD", "")
+            or _read(local_dir / "localorg-password"),
             security_token=environ.get("SALESFORCE_SECURITY_TOKEN", ""),
             domain=environ.get("SALESFORCE_DOMAIN", "login"),
             consumer_key=environ.get("SALESFORCE_CONSUMER_KEY", ""),
             private_key_file=environ.get("SALESFORCE_PRIVATE_KEY_FILE", ""),
-            ca_file=environ.get("LOCAL_ORG_CA_FILE", ""),
+            ca_file=environ.get("LOCAL_ORG_CA_FILE", "")
+            or (str(local_dir / "localorg-cert.pem") if mode == "local" else ""),
         )
 
     def connect(self) -> Salesforce:

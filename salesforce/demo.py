@@ -84,6 +84,14 @@ REGISTRATIONS = [
     ),
 ]
 
+# The vendor's own people, who sign in with single sign-on:
+# (first, last, email, portal role, regions, queue they work in)
+INTERNAL_USERS = [
+    ("Chiara", "Channel", "chiara.channel@vendor.example", "Channel Manager", ("EMEA",), None),
+    ("Arun", "Approver", "arun.approver@vendor.example", "Approver", (), DEFAULT_QUEUE),
+    ("Ada", "Admin", "ada.admin@vendor.example", "Admin", (), None),
+]
+
 NEXT_STEPS = {
     "Submitted": "Nothing to do now: expect a decision within two business days.",
     "In Review": "Nothing to do now: expect a decision within two business days.",
@@ -130,6 +138,47 @@ def create_person(
         }
     )
     return answer["id"]
+
+
+def create_internal_user(
+    sf: Salesforce,
+    first: str,
+    last: str,
+    email: str,
+    role: str,
+    regions: tuple[str, ...] | list[str] = (),
+    active: bool = True,
+) -> str:
+    answer = sf.User.create(
+        {
+            "Username": email,
+            "FirstName": first,
+            "LastName": last,
+            "Email": email,
+            "IsActive": active,
+            "Portal_Role__c": role,
+            "Portal_Regions__c": ";".join(regions) or None,
+        }
+    )
+    return answer["id"]
+
+
+def add_to_queue(sf: Salesforce, queue_id: str, user_id: str) -> str:
+    return sf.GroupMember.create({"GroupId": queue_id, "UserOrGroupId": user_id})["id"]
+
+
+def seed_internal_users(sf: Salesforce) -> list[str]:
+    """Create the demo internal users that are missing; the emails that can sign in."""
+    emails = [user[2] for user in INTERNAL_USERS]
+    found = sf.query(format_soql("SELECT Email FROM User WHERE Email IN {}", emails))
+    existing = {record["Email"].lower() for record in found["records"]}
+    for first, last, email, role, regions, queue in INTERNAL_USERS:
+        if email.lower() in existing:
+            continue
+        user_id = create_internal_user(sf, first, last, email, role, regions)
+        if queue:
+            add_to_queue(sf, ensure_queue(sf, queue), user_id)
+    return emails
 
 
 def create_registration(

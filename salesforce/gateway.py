@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 import requests
 from simple_salesforce import Salesforce
@@ -25,7 +26,14 @@ from simple_salesforce.exceptions import (
 from simple_salesforce.format import format_soql
 
 from salesforce.connection import ConnectionFailed, Connector
-from salesforce.records import Contact, InternalUser, Registration, RegistrationFile, Scope
+from salesforce.records import (
+    Contact,
+    InternalUser,
+    Passkey,
+    Registration,
+    RegistrationFile,
+    Scope,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,10 @@ CONTACT_FIELDS = (
     "Account.Portal_Identity_Provider__c, Portal_Role__c, Portal_Status__c, "
     "Portal_Login_Token_Expires__c"
 )
+PASSKEY_FIELDS = (
+    "Id, Contact__c, Credential_Id__c, Public_Key__c, Sign_Count__c, Transports__c, "
+    "Label__c, CreatedDate, Last_Used__c, Revoked__c"
+)
 USER_FIELDS = "Id, Name, Email, IsActive, Portal_Role__c, Portal_Regions__c"
 
 
@@ -58,6 +70,10 @@ class Unavailable(GatewayError):
 
 class NotFound(GatewayError):
     """The record does not exist, or the person may not see it."""
+
+
+class AccessRevoked(GatewayError):
+    """The person's portal access was switched off in Salesforce."""
 
 
 class Rejected(GatewayError):
@@ -167,6 +183,33 @@ class Gateway:
             raise NotFound("contact")
         return Contact.from_record(records[0])
 
+    def partner_accounts(self, scope: Scope) -> list[tuple[str, str]]:
+        """(ID, name) of the partner companies in the pilot that `scope` allows, by name."""
+        statement = format_soql(
+            f"SELECT Id, Name FROM Account WHERE Portal_Enabled__c = true AND {scope.where} "
+            "ORDER BY Name LIMIT 500",
+            *scope.values,
+        )
+        records = self._call("list partners", lambda sf: sf.query(statement)["records"])
+        return [(record["Id"], record["Name"]) for record in records]
+
+    def contact_on_account(self, email: str, account_id: str) -> Contact | None:
+        statement = format_soql(
+            f"SELECT {CONTACT_FIELDS} FROM Contact WHERE Email = {{}} AND AccountId = {{}} LIMIT 1",
+            email,
+            account_id,
+        )
+        records = self._call("find contact", lambda sf: sf.query(statement)["records"])
+        return Contact.from_record(records[0]) if records else None
+
+    def invite_contact(self, contact_id: str | None, fields: dict) -> str:
+        """Create the partner person, or update the existing one; their ID."""
+        if contact_id:
+            self._call("invite contact", lambda sf: sf.Contact.update(contact_id, fields))
+            return contact_id
+        answer = self._call("invite contact", lambda sf: sf.Contact.create(fields))
+        return answer["id"]
+
     def set_sign_in_link(self, contact_id: str, token_hash: str, expires: datetime) -> None:
         fields = {
             "Portal_Login_Token_Hash__c": token_hash,
@@ -190,6 +233,65 @@ class Gateway:
             "Portal_Status__c": "Active",
         }
         self._call("complete sign-in", lambda sf: sf.Contact.update(contact_id, fields))
+
+    # -- passkeys ---------------------------------------------------------------
+
+    def passkey_for_sign_in(self, credential_id: str) -> Passkey | None:
+        """The passkey with this credential ID and the person it belongs to, in one query."""
+        statement = format_soql(
+            f"SELECT {PASSKEY_FIELDS}, Contact__r.Name, Contact__r.Email, Contact__r.AccountId, "
+            "Contact__r.Account.Name, Contact__r.Account.Portal_Enabled__c, "
+            "Contact__r.Portal_Role__c, Contact__r.Portal_Status__c "
+            "FROM Portal_Passkey__c WHERE Credential_Id__c = {}",
+            credential_id,
+        )
+        records = self._call("find passkey", lambda sf: sf.query(statement)["records"])
+        # The ID is case-sensitive; SOQL text comparison is not.
+        matches = [r for r in records if r["Credential_Id__c"] == credential_id]
+        return Passkey.from_record(matches[0]) if matches else None
+
+    def passkeys_of(self, contact_id: str) -> list[Passkey]:
+        statement = format_soql(
+            f"SELECT {PASSKEY_FIELDS} FROM Portal_Passkey__c WHERE Contact__c = {{}} "
+            "ORDER BY CreatedDate",
+            contact_id,
+        )
+        records = self._call("list passkeys", lambda sf: sf.query(statement)["records"])
+        return [Passkey.from_record(record) for record in records]
+
+    def add_passkey(
+        self,
+        contact_id: str,
+        credential_id: str,
+        public_key: str,
+        sign_count: int,
+        transports: list[str],
+        label: str,
+    ) -> str:
+        fields = {
+            "Contact__c": contact_id,
+            "Credential_Id__c": credential_id,
+            "Public_Key__c": public_key,
+            "Sign_Count__c": sign_count,
+            "Transports__c": ",".join(transports)[:255] or None,
+            "Label__c": label,
+        }
+        answer = self._call("add passkey", lambda sf: sf.Portal_Passkey__c.create(fields))
+        return answer["id"]
+
+    def record_passkey_use(self, passkey_id: str, sign_count: int, used_at: datetime) -> None:
+        fields = {"Sign_Count__c": sign_count, "Last_Used__c": _datetime(used_at)}
+        self._call("record passkey use", lambda sf: sf.Portal_Passkey__c.update(passkey_id, fields))
+
+    def update_passkey(
+        self, passkey_id: str, *, label: str | None = None, revoked: bool | None = None
+    ) -> None:
+        fields = {}
+        if label is not None:
+            fields["Label__c"] = label
+        if revoked is not None:
+            fields["Revoked__c"] = revoked
+        self._call("update passkey", lambda sf: sf.Portal_Passkey__c.update(passkey_id, fields))
 
     # -- internal people -------------------------------------------------------
 
@@ -222,20 +324,38 @@ class Gateway:
 
     # -- registrations ---------------------------------------------------------
 
-    def submit_registration(self, submission_key: str, fields: dict, stage: dict) -> Submission:
+    def submit_registration(
+        self, submission_key: str, fields: dict, stage: dict, submitted_by: str
+    ) -> Submission:
         """Create the registration and its first stage record in one atomic request.
 
-        The submission key is unique in the org, so a repeated submission cannot
-        make a second record: it finds the first one and changes nothing.
+        The request first reads the submitter and refers to them by that answer, so a
+        person whose portal access was switched off cannot write, at no extra call.
+        The submission key is unique in the org, so a repeated submission cannot make a
+        second record: it finds the first one and changes nothing.
         """
+        submitter = format_soql(
+            "SELECT Id FROM Contact WHERE Id = {} AND Portal_Status__c = 'Active' "
+            "AND Account.Portal_Enabled__c = true",
+            submitted_by,
+        )
         body = {
             "allOrNone": True,
             "compositeRequest": [
                 {
+                    "method": "GET",
+                    "url": _path("query?" + urlencode({"q": submitter})),
+                    "referenceId": "submitter",
+                },
+                {
                     "method": "POST",
                     "url": _path("sobjects/Deal_Registration__c"),
                     "referenceId": "registration",
-                    "body": {**fields, "Submission_Key__c": submission_key},
+                    "body": {
+                        **fields,
+                        "Submitted_By__c": "@{submitter.records[0].Id}",
+                        "Submission_Key__c": submission_key,
+                    },
                 },
                 {
                     "method": "POST",
@@ -253,10 +373,13 @@ class Gateway:
             "submit registration",
             lambda sf: sf.restful("composite", method="POST", json=body),
         )
-        first = answer["compositeResponse"][0]
-        if first["httpStatusCode"] == 201:
-            return Submission(first["body"]["id"], created=True)
-        errors = first["body"]
+        created = answer["compositeResponse"][1]
+        if created["httpStatusCode"] == 201:
+            return Submission(created["body"]["id"], created=True)
+        errors = created["body"]
+        if any("No value for submitter." in error.get("message", "") for error in errors):
+            # The submitter query found nobody: the person may no longer use the portal.
+            raise AccessRevoked(submitted_by)
         if any(error.get("errorCode") == "DUPLICATE_VALUE" for error in errors):
             existing = self._call(
                 "find submitted registration",
@@ -352,7 +475,7 @@ def _path(rest: str) -> str:
 
 
 def _datetime(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _rejection(errors) -> Rejected:

@@ -69,6 +69,38 @@ class InternalUser:
 
 
 @dataclass(frozen=True)
+class Passkey:
+    id: str
+    contact_id: str
+    credential_id: str
+    public_key: str
+    sign_count: int
+    transports: tuple[str, ...]
+    label: str
+    created: datetime | None
+    last_used: datetime | None
+    revoked: bool
+    contact: Contact | None = None
+
+    @classmethod
+    def from_record(cls, record: dict) -> Passkey:
+        person = record.get("Contact__r")
+        return cls(
+            id=record["Id"],
+            contact_id=record.get("Contact__c") or "",
+            credential_id=record.get("Credential_Id__c") or "",
+            public_key=record.get("Public_Key__c") or "",
+            sign_count=int(record.get("Sign_Count__c") or 0),
+            transports=tuple(t for t in (record.get("Transports__c") or "").split(",") if t),
+            label=record.get("Label__c") or "",
+            created=parse_datetime(record.get("CreatedDate")),
+            last_used=parse_datetime(record.get("Last_Used__c")),
+            revoked=bool(record.get("Revoked__c")),
+            contact=Contact.from_record({**person, "Id": record["Contact__c"]}) if person else None,
+        )
+
+
+@dataclass(frozen=True)
 class RegistrationFile:
     version_id: str
     title: str

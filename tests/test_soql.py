@@ -384,6 +384,11 @@ def test_each_child_subquery_runs_as_one_statement_for_all_parents(conn):
         ("SELECT count() FROM Deal_Registration__c WHERE Status__c = 'Submitted'", 1),
         ("SELECT COUNT() FROM Deal_Registration__c LIMIT 2", 2),
         ("SELECT COUNT() FROM Deal_Registration_Stage__c", 3),
+        (
+            "SELECT COUNT() FROM Deal_Registration__c "
+            "WHERE Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)",
+            2,
+        ),
     ],
 )
 def test_count_answers_the_number_of_live_records_and_no_records(conn, soql, total):
@@ -563,6 +568,111 @@ def test_deleted_records_are_never_answered(conn):
     ) == (QueryResult(1, []))
 
 
+# --- Semi-joins and anti-joins ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)", ["DR-0001", "DR-0002"]),
+        ("id in (select registration__c from deal_registration_stage__c)", ["DR-0001", "DR-0002"]),
+        ("Id NOT IN (SELECT Registration__c FROM Deal_Registration_Stage__c)", ["DR-0003"]),
+        # The only Withdrawn stage is deleted.
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c "
+         "WHERE To_Status__c = 'withdrawn')", []),
+        ("Id NOT IN (SELECT Registration__c FROM Deal_Registration_Stage__c "
+         "WHERE To_Status__c = 'Withdrawn')", ["DR-0001", "DR-0002", "DR-0003"]),
+        ("Id NOT IN (SELECT Registration__c FROM Deal_Registration_Stage__c "
+         "WHERE NOT To_Status__c = 'Submitted')", ["DR-0003"]),
+        ("Partner_Account__c IN (SELECT AccountId FROM Contact)", ["DR-0001"]),
+        # As with NOT IN and a list, a record whose field is null is not in the sub-select.
+        ("Partner_Account__c NOT IN (SELECT AccountId FROM Contact)", ["DR-0002", "DR-0003"]),
+        ("Partner_Account__c IN (SELECT Id FROM Account WHERE Name LIKE 'beta%')", ["DR-0002"]),
+        ("Submitted_By__c IN (SELECT Id FROM Contact WHERE Account.Name = 'acme partners')",
+         ["DR-0001"]),
+        ("OwnerId IN (SELECT Id FROM User WHERE LastName = 'Admin')", ["DR-0002", "DR-0003"]),
+        ("OwnerId NOT IN (SELECT GroupId FROM GroupMember)", ["DR-0001", "DR-0002", "DR-0003"]),
+        ("Id IN (SELECT LinkedEntityId FROM ContentDocumentLink "
+         "WHERE ContentDocument.Title LIKE '%.pdf')", ["DR-0001"]),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c "
+         "WHERE Registration__r.Partner_Account__r.Name = 'Beta Resellers')", ["DR-0002"]),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c "
+         "WHERE Registration__r.Owner.Name = 'EMEA Queue')", ["DR-0001"]),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c "
+         "WHERE Entered_At__c > 2026-01-31T11:00:00Z OR To_Status__c = 'Approved')",
+         ["DR-0001", "DR-0002"]),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c "
+         "WHERE Entered_At__c = TODAY AND Registration__r.Status__c = null)", []),
+        ("Status__c != 'Approved' "
+         "AND Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)", ["DR-0001"]),
+        ("(Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)) "
+         "AND (Status__c = 'Approved' OR Status__c = null)", ["DR-0002"]),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c) "
+         "AND Partner_Account__c NOT IN (SELECT AccountId FROM Contact)", ["DR-0002"]),
+        ("Id NOT IN (SELECT Registration__c FROM Deal_Registration_Stage__c) "
+         "AND Id NOT IN (SELECT LinkedEntityId FROM ContentDocumentLink) "
+         "AND Name LIKE 'DR-%'", ["DR-0003"]),
+    ],
+)  # fmt: skip
+def test_semi_and_anti_joins_filter_by_a_sub_select(conn, condition, expected):
+    assert registration_names(conn, f"WHERE {condition} ORDER BY Name") == expected
+
+
+def test_semi_join_sub_select_leaves_out_deleted_records(conn):
+    conn.execute("UPDATE Contact SET IsDeleted = 1")
+    accounts = "(SELECT AccountId FROM Contact)"
+
+    assert registration_names(conn, f"WHERE Partner_Account__c IN {accounts}") == []
+    assert registration_names(conn, f"WHERE Partner_Account__c NOT IN {accounts}") == [
+        "DR-0001",
+        "DR-0002",
+        "DR-0003",
+    ]
+
+
+def test_portal_manager_scope_finds_the_company_of_an_active_manager(conn):
+    conn.execute("UPDATE Contact SET Portal_Status__c = 'Active', Portal_Role__c = 'Manager'")
+    template = (
+        "WHERE Partner_Account__c IN (SELECT AccountId FROM Contact WHERE Id = {} "
+        "AND Portal_Status__c = {} AND Portal_Role__c = 'Manager') ORDER BY Name"
+    )
+
+    assert registration_names(conn, format_soql(template, RITA, "Active")) == ["DR-0001"]
+    assert registration_names(conn, format_soql(template, RITA, "Disabled")) == []
+    assert registration_names(conn, format_soql(template, DR1, "Active")) == []
+
+
+def test_semi_joins_run_inside_the_one_statement_with_child_subqueries_apart(conn):
+    statements = []
+    conn.set_trace_callback(statements.append)
+    soql = (
+        "SELECT Name, (SELECT To_Status__c FROM Stages__r) FROM Deal_Registration__c WHERE Id IN "
+        "(SELECT Registration__c FROM Deal_Registration_Stage__c WHERE To_Status__c = 'Approved') "
+        "AND Partner_Account__c NOT IN (SELECT AccountId FROM Contact)"
+    )
+
+    [record] = query(conn, soql).records
+
+    assert record["Name"] == "DR-0002"
+    assert record["Stages__r"]["totalSize"] == 1
+    assert len(statements) == 2
+
+
+def test_child_subquery_may_filter_by_a_semi_join(conn):
+    soql = (
+        "SELECT Name, (SELECT To_Status__c FROM Stages__r WHERE Registration__c IN "
+        "(SELECT LinkedEntityId FROM ContentDocumentLink)) FROM Deal_Registration__c "
+        "WHERE Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c) ORDER BY Name"
+    )
+
+    records = query(conn, soql).records
+
+    assert [record["Stages__r"] and record["Stages__r"]["totalSize"] for record in records] == [
+        2,
+        None,
+    ]
+
+
 # --- Values from format_soql ------------------------------------------------------------------
 
 NASTY_NAMES = [
@@ -607,6 +717,42 @@ def test_format_soql_value_matches_literally_and_never_changes_the_query(nasty_c
     assert names(nasty_conn, listed) == [name]
 
 
+@pytest.mark.parametrize("name", NASTY_NAMES)
+def test_format_soql_value_in_a_semi_join_matches_literally(nasty_conn, name):
+    # One contact per company, named as the company is.
+    for number, account_name in enumerate(NASTY_NAMES, start=10):
+        insert(
+            nasty_conn,
+            "Contact",
+            Id=f"0030000000000{number}AAA",
+            LastName="Rep",
+            Name=account_name,
+            AccountId=f"0010000000000{number}AAA",
+        )
+    semi = format_soql(
+        "SELECT Name FROM Contact WHERE AccountId IN (SELECT Id FROM Account WHERE Name = {})",
+        name,
+    )
+    anti = format_soql(
+        "SELECT Name FROM Contact WHERE AccountId NOT IN "
+        "(SELECT Id FROM Account WHERE Name = {} OR Name LIKE '{:like}')",
+        name,
+        name,
+    )
+    by_parent = format_soql(
+        "SELECT Name FROM Account WHERE Id IN "
+        "(SELECT AccountId FROM Contact WHERE Account.Name IN {} AND Name != {})",
+        [name, "nobody"],
+        "nobody",
+    )
+
+    assert names(nasty_conn, semi) == [name]
+    assert sorted(names(nasty_conn, anti)) == sorted(
+        ["Rita Rep", *(n for n in NASTY_NAMES if n != name)]
+    )
+    assert names(nasty_conn, by_parent) == [name]
+
+
 def test_format_soql_like_prefix_treats_percent_and_underscore_literally(nasty_conn):
     soql = format_soql("SELECT Name FROM Account WHERE Name LIKE '{:like}%'", "100%")
 
@@ -641,6 +787,7 @@ def test_format_soql_values_of_every_type_are_understood(conn, template, value, 
         "SELECT Id FROM Foo__c",
         "SELECT Id FROM Deal_Registration",
         "SELECT Id, (SELECT Id FROM Stages) FROM Deal_Registration__c",
+        "SELECT Id FROM Deal_Registration__c WHERE Id IN (SELECT Registration__c FROM X)",
     ],
 )
 def test_unknown_object_or_child_relationship_is_invalid_type(conn, soql):
@@ -668,6 +815,10 @@ def test_invalid_type_message_names_the_object_as_salesforce_does(conn):
         "SELECT Id FROM Deal_Registration__c WHERE Nope__c = 'x'",
         "SELECT Id FROM Deal_Registration__c ORDER BY Nope__c",
         "SELECT Id, (SELECT Nope__c FROM Stages__r) FROM Deal_Registration__c",
+        "SELECT Id FROM Deal_Registration__c WHERE Nope__c IN (SELECT AccountId FROM Contact)",
+        "SELECT Id FROM Account WHERE Id IN (SELECT Nope__c FROM Contact)",
+        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Nope__c = 1)",
+        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Nope__r.Id = 1)",
     ],
 )
 def test_unknown_field_or_relationship_is_invalid_field(conn, soql):
@@ -718,7 +869,9 @@ def test_invalid_field_message_names_column_and_entity_as_salesforce_does(conn):
         "SELECT Id FROM Deal_Registration__c WHERE Name = 'a' AND Name = 'b' OR Name = 'c'",
         "SELECT Id FROM Deal_Registration__c WHERE Name NOT LIKE 'a%'",
         "SELECT Id FROM Deal_Registration__c WHERE Name IN ()",
-        "SELECT Id FROM Deal_Registration__c WHERE Id IN (SELECT Registration__c FROM X)",
+        "SELECT Id FROM Deal_Registration__c WHERE Id = (SELECT Registration__c FROM X)",
+        "SELECT Id FROM Deal_Registration__c WHERE Id IN (SELECT Registration__c FROM)",
+        "SELECT Id FROM Deal_Registration__c WHERE Id IN (SELECT FROM Contact)",
         "SELECT Id FROM Deal_Registration__c ORDER BY Name NULLS MIDDLE",
         "SELECT Id FROM Deal_Registration__c LIMIT -1",
         "SELECT Id FROM Deal_Registration__c LIMIT 1.5",
@@ -736,3 +889,86 @@ def test_malformed_query_is_refused(conn, soql):
     assert type(error.value) is SoqlError
     assert error.value.code == "MALFORMED_QUERY"
     assert str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("Id IN (SELECT Registration__c, Id FROM Deal_Registration_Stage__c)",
+         r"^Semi join sub-selects must select exactly one field$"),
+        ("Id IN (SELECT To_Status__c FROM Deal_Registration_Stage__c)",
+         r"^The selected field 'To_Status__c' in the subquery must be an id or reference field$"),
+        ("Partner_Account__c IN (SELECT Id, (SELECT Id FROM Contacts) FROM Account)",
+         r"^Semi join sub-selects can not contain relationship subqueries$"),
+        ("Partner_Account__c IN (SELECT COUNT() FROM Account)",
+         r"^Semi join sub-selects do not support COUNT\(\)$"),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c ORDER BY Entered_At__c)",
+         r"^Semi join sub-selects do not support ORDER BY$"),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c LIMIT 1)",
+         r"^Semi join sub-selects do not support LIMIT$"),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c OFFSET 1)",
+         r"^Semi join sub-selects do not support OFFSET$"),
+        ("Submitted_By__c IN (SELECT Contact__r.Id FROM Portal_Passkey__c)",
+         r"^Semi join sub-selects must select a field of their own object, not the "
+         r"relationship path 'Contact__r\.Id'$"),
+        ("Submitted_By__r.AccountId IN (SELECT AccountId FROM Contact)",
+         r"^Semi join sub-selects need a field of the queried object on the left of IN, not "
+         r"the relationship path 'Submitted_By__r\.AccountId'$"),
+        ("Name IN (SELECT Registration__c FROM Deal_Registration_Stage__c)",
+         r"^The left operand field in the where expression in the outer query 'Name' must be "
+         r"an id or reference field for a semi join$"),
+        ("Id IN (SELECT AccountId FROM Contact)",
+         r"^The selected field 'AccountId' in the subquery and the left operand field in the "
+         r"where expression in the outer query 'Id' should point to the same object type$"),
+        ("Partner_Account__c NOT IN (SELECT Id FROM Contact)",
+         r"^The selected field 'Id' in the subquery and the left operand field in the where "
+         r"expression in the outer query 'Partner_Account__c' should point to the same"),
+        ("Id IN (SELECT Id FROM Deal_Registration__c WHERE Name = 'DR-0001')",
+         r"^Semi join sub-selects can not query the object of the outer query, "
+         r"'Deal_Registration__c'"),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c "
+         "WHERE Registration__c IN (SELECT LinkedEntityId FROM ContentDocumentLink))",
+         r"^Nesting of semi join sub-selects is not supported$"),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c) "
+         "AND Id IN (SELECT LinkedEntityId FROM ContentDocumentLink) "
+         "AND Partner_Account__c NOT IN (SELECT AccountId FROM Contact)",
+         r"^Maximum 2 semi join sub-selects are allowed$"),
+        ("Status__c = 'Approved' "
+         "OR Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)",
+         r"^Semi join sub-selects are not allowed with the 'OR' operator$"),
+        ("Id NOT IN (SELECT Registration__c FROM Deal_Registration_Stage__c) "
+         "OR Partner_Account__c = null",
+         r"^Semi join sub-selects are not allowed with the 'OR' operator$"),
+        ("NOT Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)",
+         r"^Semi join sub-selects are not allowed with the 'NOT' operator"),
+        ("NOT (Name = 'DR-0001' "
+         "AND Id NOT IN (SELECT Registration__c FROM Deal_Registration_Stage__c))",
+         r"^Semi join sub-selects are not allowed with the 'NOT' operator"),
+        ("Name != 'DR-0003' AND (Status__c = 'Approved' "
+         "OR Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c))",
+         r"^Semi join sub-selects are only allowed at the top level WHERE expressions and not "
+         r"in nested WHERE expressions$"),
+        ("(Name != 'DR-0003' "
+         "AND Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)) "
+         "AND Status__c = 'Approved'",
+         r"^Semi join sub-selects are only allowed at the top level WHERE expressions"),
+    ],
+)  # fmt: skip
+def test_semi_join_restrictions_are_malformed_query(conn, condition, message):
+    with pytest.raises(SoqlError, match=message) as error:
+        registration_names(conn, f"WHERE {condition}")
+
+    assert type(error.value) is SoqlError
+    assert error.value.code == "MALFORMED_QUERY"
+
+
+def test_semi_joins_count_toward_the_maximum_across_child_subqueries(conn):
+    soql = (
+        "SELECT Id, (SELECT Id FROM Stages__r WHERE Registration__c IN "
+        "(SELECT LinkedEntityId FROM ContentDocumentLink)) FROM Deal_Registration__c "
+        "WHERE Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c) "
+        "AND Partner_Account__c NOT IN (SELECT AccountId FROM Contact)"
+    )
+
+    with pytest.raises(SoqlError, match=r"^Maximum 2 semi join sub-selects are allowed$"):
+        query(conn, soql)

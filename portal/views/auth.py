@@ -41,7 +41,7 @@ def use_link(token):
     if form.validate_on_submit():
         sign_in_links.use(contact)
         identity.sign_in(Person.from_contact(contact, "link"))
-        return redirect(url_for("deals.index"))
+        return redirect(url_for("passkeys.offer"))
 
     return render_template("auth/confirm.html", form=form, contact=contact)
 

@@ -34,7 +34,11 @@ def gateway():
 @login_required
 def index():
     registrations = gateway().registrations(permissions.registration_scope(current_user))
-    return render_template("deals/index.html", registrations=registrations)
+    return render_template(
+        "deals/index.html",
+        registrations=registrations,
+        may_invite=permissions.can_invite_partners(current_user),
+    )
 
 
 @bp.route("/registrations/new", methods=["GET", "POST"])
@@ -77,7 +81,6 @@ def submit(form: RegistrationForm) -> str:
         "Status__c": "Submitted",
         "Next_Step__c": statuses.next_step("Submitted", today),
         "Partner_Account__c": current_user.account_id,
-        "Submitted_By__c": current_user.id,
         "Submitted_At__c": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "OwnerId": gateway().queue_id(current_app.config["DEFAULT_QUEUE"]),
     }
@@ -89,7 +92,7 @@ def submit(form: RegistrationForm) -> str:
         "Source__c": "Portal",
     }
     key = form.submission_key.data
-    submission = gateway().submit_registration(key, fields, stage)
+    submission = gateway().submit_registration(key, fields, stage, submitted_by=current_user.id)
     if submission.created:
         log.info(
             "registration %s submitted by contact %s", submission.registration_id, current_user.id

@@ -316,11 +316,18 @@ def resolve_references(value, results: dict):
         def lookup(match):
             reference, _, path = match.group(1).partition(".")
             found = results.get(reference)
-            for key in path.split(".") if path else []:
-                found = found.get(key) if isinstance(found, dict) else None
+            # A path walks fields and list items: `records[0].Id`.
+            for key in re.findall(r"[^.\[\]]+", path):
+                if isinstance(found, list) and key.isdigit():
+                    found = found[int(key)] if int(key) < len(found) else None
+                else:
+                    found = found.get(key) if isinstance(found, dict) else None
             if found is None:
                 raise ApiError(
-                    400, "INVALID_REFERENCE", f"Invalid reference specified: {match.group(0)}"
+                    400,
+                    "PROCESSING_HALTED",
+                    f"Invalid reference specified. No value for {match.group(1)} found in "
+                    f"{reference}",
                 )
             return str(found)
 

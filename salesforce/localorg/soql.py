@@ -9,6 +9,12 @@ Salesforce semantics kept here: text compares without regard to case, `!=` and
 `NOT IN` also match records whose field is null, `''` means null, Ids match on
 their case-sensitive first 15 characters, date literals such as `TODAY` are
 UTC ranges, and parentheses are required when AND and OR are mixed.
+
+A semi-join (`Id IN (SELECT ...)`) or anti-join (`NOT IN`) becomes a sub-select in the
+same statement, under the restrictions Salesforce documents: an Id or reference field
+of the queried object on the left, one Id or reference field pointing at the same
+object selected on the right, no ORDER BY, LIMIT or nesting in the sub-select, at most
+two per query, and only at the top of a WHERE clause, never under NOT or OR.
 """
 
 from __future__ import annotations
@@ -111,6 +117,10 @@ def _wrong_type(field: Field, expected: str) -> SoqlError:
         f"value of filter criterion for field '{field.name}' must be of type {expected} "
         f"and should {quoting}"
     )
+
+
+def _semi_join_error(problem: str) -> SoqlError:
+    return SoqlError(f"Semi join sub-selects {problem}")
 
 
 # --- Tokens -----------------------------------------------------------------------------------
@@ -245,6 +255,13 @@ class _Compare:
 
 
 @dataclass(frozen=True)
+class _SemiJoin:
+    path: _Path
+    query: _Query
+    negated: bool  # NOT IN: an anti-join
+
+
+@dataclass(frozen=True)
 class _Not:
     condition: object
 
@@ -376,15 +393,23 @@ class _Parser:
                 raise SoqlError(f"LIKE needs a quoted string, not {value.text}")
             return _Compare(path, "like", value)
         if word == "IN":
-            return _Compare(path, "in", self.literal_list())
+            return self.membership(path, negated=False)
         if word == "NOT" and self.keyword("IN"):
-            return _Not(_Compare(path, "in", self.literal_list()))
+            return self.membership(path, negated=True)
         raise self.unexpected(token)
+
+    def membership(self, path: _Path, negated: bool):
+        if self.peek().text == "(" and self.peek(1).text.upper() == "SELECT":
+            self.advance()
+            # What a semi-join's sub-select may hold is checked when it is compiled.
+            subquery = self.query(nested=False)
+            self.expect_punct(")")
+            return _SemiJoin(path, subquery, negated)
+        compare = _Compare(path, "in", self.literal_list())
+        return _Not(compare) if negated else compare
 
     def literal_list(self) -> tuple[_Literal, ...]:
         self.expect_punct("(")
-        if self.peek().text.upper() == "SELECT":
-            raise SoqlError("semi-join subqueries are not supported by the local org")
         values = [self.literal()]
         while self.punct(","):
             values.append(self.literal())
@@ -519,6 +544,7 @@ _ID_TYPES = {"id", "reference"}
 _NUMBER_TYPES = {"currency", "double", "percent", "int"}
 # Long text areas cannot be filtered in Salesforce; short ones (255 or less) can.
 _FILTERABLE_TEXT_LENGTH = 255
+_MAX_SEMI_JOINS = 2
 _ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 # Above every character an Id may hold: `prefix <= id < prefix + _AFTER_ID_CHARS` is a prefix match.
 _AFTER_ID_CHARS = "\x7f"
@@ -651,6 +677,7 @@ class _Context:
     schema: Schema
     today: date
     api_version: str
+    semi_joins: int = 0  # how many the query holds so far, in all its WHERE clauses
 
     def record_url(self, object_name: str, record_id: str) -> str:
         return f"/services/data/v{self.api_version}/sobjects/{object_name}/{record_id}"
@@ -710,9 +737,11 @@ class _Plan:
 class _Scope:
     """The tables one SQLite statement reads and the columns it returns."""
 
-    def __init__(self, context: _Context, sobject: SObject):
+    def __init__(self, context: _Context, sobject: SObject, prefix: str = "t"):
         self.context = context
-        self.root = _Node([(sobject, "t0")])
+        # A semi-join's sub-select names its tables apart from the statement around it.
+        self.prefix = prefix
+        self.root = _Node([(sobject, f"{prefix}0")])
         self.nodes: dict[tuple[str, ...], _Node] = {(): self.root}
         self.joins: list[str] = []
         self.columns: list[str] = []
@@ -759,7 +788,7 @@ class _Scope:
             sobject = self.context.schema.objects.get(object_name)
             if sobject is None:
                 continue
-            alias = f"t{len(self.joins) + 1}"
+            alias = f"{self.prefix}{len(self.joins) + 1}"
             self.joins.append(
                 f"LEFT JOIN {quote(sobject.name)} AS {alias} "
                 f'ON {alias}."Id" = {parent_alias}.{quote(reference.name)} '
@@ -800,6 +829,12 @@ class _Scope:
         """
         if isinstance(condition, _Not):
             return self.condition(condition.condition, not negate)
+        if isinstance(condition, _SemiJoin):
+            column, select, params = self.semi_join(condition)
+            if condition.negated == negate:
+                return f"{column} IN ({select})", params
+            # As with NOT IN and a list, records whose field is null are not in the list.
+            return f"({column} IS NULL OR {column} NOT IN ({select}))", params
         if isinstance(condition, _Junction):
             joiner = condition.op
             if negate:
@@ -869,6 +904,78 @@ class _Scope:
         sql = " OR ".join(part for part, _ in parts)
         return f"({sql})", [param for _, params in parts for param in params], has_null
 
+    def semi_join(self, semi: _SemiJoin) -> tuple[str, str, list]:
+        """The left operand's SQL, the sub-select it must be in, and the sub-select's values.
+
+        The sub-select leaves out deleted records and null values, so that NOT IN
+        answers true or false, never null.
+        """
+        outer_object = self.root.targets[0][0]
+        if len(semi.path.parts) > 1:
+            raise _semi_join_error(
+                "need a field of the queried object on the left of IN, not the "
+                f"relationship path '{'.'.join(semi.path.parts)}'"
+            )
+        outer = self.resolve(semi.path)
+        if outer.field.type not in _ID_TYPES:
+            raise SoqlError(
+                f"The left operand field in the where expression in the outer query "
+                f"'{outer.field.name}' must be an id or reference field for a semi join"
+            )
+
+        subquery = semi.query
+        sobject = self.context.schema.get(subquery.sobject)
+        if sobject is None:
+            raise InvalidTypeError(_unknown_object(subquery.sobject))
+        if subquery.count:
+            raise _semi_join_error("do not support COUNT()")
+        if any(isinstance(item, _Query) for item in subquery.fields):
+            raise _semi_join_error("can not contain relationship subqueries")
+        if len(subquery.fields) != 1:
+            raise _semi_join_error("must select exactly one field")
+        for clause, present in (
+            ("ORDER BY", subquery.order),
+            ("LIMIT", subquery.limit is not None),
+            ("OFFSET", subquery.offset is not None),
+        ):
+            if present:
+                raise _semi_join_error(f"do not support {clause}")
+        if any(_semi_joins(subquery.where)):
+            raise SoqlError("Nesting of semi join sub-selects is not supported")
+        if sobject is outer_object:
+            raise _semi_join_error(
+                f"can not query the object of the outer query, '{sobject.name}'; "
+                f"filter it directly instead"
+            )
+
+        [path] = subquery.fields
+        if len(path.parts) > 1:
+            raise _semi_join_error(
+                "must select a field of their own object, not the relationship path "
+                f"'{'.'.join(path.parts)}'"
+            )
+        scope = _Scope(self.context, sobject, prefix="s")
+        selected = scope.resolve(path)
+        if selected.field.type not in _ID_TYPES:
+            raise SoqlError(
+                f"The selected field '{selected.field.name}' in the subquery must be an id "
+                f"or reference field"
+            )
+        if not _points_to(outer.field, outer_object) & _points_to(selected.field, sobject):
+            raise SoqlError(
+                f"The selected field '{selected.field.name}' in the subquery and the left "
+                f"operand field in the where expression in the outer query "
+                f"'{outer.field.name}' should point to the same object type"
+            )
+
+        alias = scope.root.targets[0][1]
+        where, params = [f'{alias}."IsDeleted" IS NOT 1', f"{selected.sql} IS NOT NULL"], []
+        if subquery.where is not None:
+            sql, params = scope.condition(subquery.where)
+            where.append(sql)
+        select = f"SELECT {selected.sql} {scope.from_clause()} WHERE {' AND '.join(where)}"
+        return outer.sql, select, params
+
     def order_by(self, order: list[_Order]) -> list[str]:
         terms = []
         for item in order:
@@ -876,11 +983,50 @@ class _Scope:
             terms.append(f"{sql} IS NULL {'DESC' if item.nulls_first else 'ASC'}")
             terms.append(f"{sql} {'DESC' if item.descending else 'ASC'}")
         # Records that sort equal come back in the order they were created.
-        return [*terms, "t0.rowid"]
+        return [*terms, f"{self.root.targets[0][1]}.rowid"]
 
     def from_clause(self) -> str:
-        sobject = self.root.targets[0][0]
-        return " ".join([f"FROM {quote(sobject.name)} AS t0", *self.joins])
+        sobject, alias = self.root.targets[0]
+        return " ".join([f"FROM {quote(sobject.name)} AS {alias}", *self.joins])
+
+
+def _points_to(field: Field, sobject: SObject) -> set[str]:
+    """The objects an Id field (its own) or a reference field (its targets) can hold Ids of."""
+    return {sobject.name} if field.type == "id" else set(field.reference_to)
+
+
+def _semi_joins(condition, enclosing: tuple = ()):
+    """Each semi-join in a condition, with the NOTs and junctions around it, outermost first."""
+    if isinstance(condition, _SemiJoin):
+        yield condition, enclosing
+    elif isinstance(condition, _Not):
+        yield from _semi_joins(condition.condition, (*enclosing, condition))
+    elif isinstance(condition, _Junction):
+        for item in condition.conditions:
+            yield from _semi_joins(item, (*enclosing, condition))
+
+
+def _check_semi_joins(context: _Context, where) -> None:
+    """Refuse semi-joins where Salesforce refuses them: anywhere but the top of a WHERE.
+
+    At the top means the whole condition, or one of the conditions ANDed there.
+    """
+    for _, enclosing in _semi_joins(where):
+        context.semi_joins += 1
+        if context.semi_joins > _MAX_SEMI_JOINS:
+            raise SoqlError(f"Maximum {_MAX_SEMI_JOINS} semi join sub-selects are allowed")
+        if any(isinstance(item, _Not) for item in enclosing):
+            raise _semi_join_error(
+                "are not allowed with the 'NOT' operator; write IN or NOT IN instead"
+            )
+        if not enclosing or (len(enclosing) == 1 and enclosing[0].op == "AND"):
+            continue
+        if len(enclosing) == 1:
+            raise _semi_join_error("are not allowed with the 'OR' operator")
+        raise _semi_join_error(
+            "are only allowed at the top level WHERE expressions and not in nested WHERE "
+            "expressions"
+        )
 
 
 def _compile(
@@ -909,6 +1055,7 @@ def _compile(
         # The parents' Ids come as one JSON array parameter, however many there are.
         where.append(f"t0.{quote(link.name)} IN (SELECT value FROM json_each(?))")
     if query.where is not None:
+        _check_semi_joins(context, query.where)
         sql, params = scope.condition(query.where)
         where.append(sql)
     order = scope.order_by(query.order)
