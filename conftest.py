@@ -6,14 +6,15 @@ from __future__ import annotations
 import itertools
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from portal import create_app, testing
+from portal import background, create_app, routing, testing
+from portal.identity import Person as Person_
 from portal.localidp import LocalIdP
 from portal.mailcatcher import MailCatcher
 from portal.testing import link_from
@@ -48,6 +49,9 @@ def sf(connector):
 
 @pytest.fixture(scope="session")
 def queue_id(sf) -> str:
+    """The default queue; every queue the shipped routing rules name exists too."""
+    for name in routing.load().queues:
+        demo.ensure_queue(sf, name, name.replace("_", " "))
     return demo.ensure_queue(sf)
 
 
@@ -55,6 +59,7 @@ def queue_id(sf) -> str:
 def mailbox() -> MailCatcher:
     catcher = MailCatcher().start()
     yield catcher
+    background.wait_until_idle()
     catcher.stop()
 
 
@@ -119,6 +124,31 @@ def make_partner(sf, queue_id):
 
 
 @pytest.fixture
+def make_internal(app, sf):
+    """Creates a vendor person in the org and a test client signed in as them.
+
+    The session is started the way single sign-on starts it, after the provider's answer
+    (tests/test_sso.py covers the provider itself)."""
+
+    def make(role: str, regions=(), queues=(), name: str = "") -> tuple[str, object]:
+        number = next(_numbers)
+        email = f"{role.lower().replace(' ', '.')}.{number}@vendor.example"
+        user_id = demo.create_internal_user(
+            sf, "Vera", name or f"{role} {number}", email, role, regions
+        )
+        for queue in queues:
+            demo.add_to_queue(sf, demo.ensure_queue(sf, queue), user_id)
+        person = Person_.from_user(app.extensions["gateway"].internal_user(user_id), "sso")
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = person.id
+            session["person"] = asdict(person)
+        return user_id, client
+
+    return make
+
+
+@pytest.fixture
 def partner(make_partner) -> Partner:
     return make_partner()
 
@@ -131,6 +161,11 @@ def portal_config(connector, mailbox, **extra) -> dict:
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": mailbox.port,
         "RATELIMIT_ENABLED": False,
+        "ROUTING_CHECK_OWNERS": False,
+        "BACKGROUND_RETRY_SECONDS": [0.05, 0.2],
+        # Counts of forms opened are written only when a test flushes them: no write of
+        # theirs may land in another test's measurements or injected faults.
+        "FORM_COUNTS_FLUSH_SECONDS": None,
         **extra,
     }
 
@@ -154,26 +189,41 @@ def client(app):
 
 @pytest.fixture
 def api_calls(local_org):
-    """Counts the API requests the org serves while a block runs: `with api_calls() as calls`."""
+    """Counts the API requests a person's action costs: `with api_calls() as calls`.
+
+    Only the portal's request path is counted (client `portal`); follow-up work that runs
+    after the answer (notifications, conflict flags) has a client name of its own."""
+    usage = local_org.org.usage
 
     class Counting:
+        def __init__(self, everyone: bool = False):
+            self.everyone = everyone
+
+        def served(self) -> int:
+            return usage.total if self.everyone else usage.by_client["portal"]
+
         def __enter__(self):
-            self.start = local_org.org.usage.total
+            background.wait_until_idle()
+            self.start = self.served()
             return self
 
         def __exit__(self, *exc):
-            self.count = local_org.org.usage.total - self.start
+            self.count = self.served() - self.start
 
     return Counting
 
 
 @pytest.fixture
-def sign_in(client, mailbox):
-    """Signs `person` in through the emailed link, as the browser would."""
+def sign_in(app, client, mailbox):
+    """Signs `person` in through the emailed link, as the browser would; the first person
+    in the `client` fixture's browser, each further one in a browser of their own."""
+    used = []
 
     def sign_in_as(person: Person):
-        testing.sign_in(client, mailbox, person.email)
-        return client
+        browser = app.test_client() if used else client
+        used.append(person)
+        testing.sign_in(browser, mailbox, person.email)
+        return browser
 
     return sign_in_as
 

@@ -1,14 +1,29 @@
 """Commands for people who run the portal: `flask --app portal invite ...`."""
 
+import time
+
 import click
 from flask import Flask, current_app
 
-from portal import invitations, roles
+from portal import invitations, jobs, roles
 from salesforce.gateway import GatewayError
 from salesforce.records import Scope
 
 
 def register(app: Flask) -> None:
+    @app.cli.command("run-jobs")
+    @click.option("--once", is_flag=True, help="do one round and stop")
+    @click.option("--every", default=60, show_default=True, help="seconds between rounds")
+    def run_jobs(once, every):
+        """Expire registrations and record status changes made in Salesforce."""
+        runner = jobs.Jobs()
+        while True:
+            done = runner.run_once()
+            click.echo(f"expired {done['expired']}, recorded {done['recorded']} changes")
+            if once:
+                return
+            time.sleep(every)
+
     @app.cli.command("invite")
     @click.argument("email")
     @click.option("--account", "account_name", required=True, help="the partner company's name")

@@ -11,11 +11,13 @@ from pathlib import Path
 
 from werkzeug.serving import run_simple
 
+from portal import jobs
 from portal.localidp import Identity, LocalIdP
 from portal.mailcatcher import MailCatcher
 from salesforce.localorg.__main__ import RunningOrg
 
 VAR = Path("var")
+JOBS_INTERVAL_SECONDS = 60
 
 
 def _password() -> str:
@@ -60,12 +62,15 @@ def main(argv=None) -> None:
         PORTAL_BASE_URL=f"http://localhost:{args.port}",
     )
 
-    from portal import create_app
+    from portal import create_app, routing
     from salesforce import demo
     from salesforce.connection import Connector
 
-    emails = demo.seed(Connector.from_env().connect())
-    demo.seed_internal_users(Connector.from_env().connect())
+    sf = Connector.from_env().connect()
+    for queue in routing.load().queues:
+        demo.ensure_queue(sf, queue, queue.replace("_", " "))
+    emails = demo.seed(sf)
+    demo.seed_internal_users(sf)
     idp = _start_idp(args.idp_port, args.port, demo.INTERNAL_USERS)
     staff = [
         f"{email} ({', '.join((role, *regions))})"
@@ -78,9 +83,12 @@ def main(argv=None) -> None:
         f"(and as .eml files in {VAR / 'mail'}):\n  " + "\n  ".join(emails) + "\n"
         f"Vendor staff: tap 'Sign in with Vendor staff' (or open /sso/staff), then pick one of\n"
         f"these on the local sign-in provider ({idp.issuer}):\n  " + "\n  ".join(staff) + "\n"
-        f"Local org (Salesforce REST API): {org.url}\n",
+        f"Local org (Salesforce REST API): {org.url}\n"
+        f"Background jobs (expiry, changes made in Salesforce) run every "
+        f"{JOBS_INTERVAL_SECONDS} s in this process.\n",
         flush=True,
     )
+    jobs.run_every(app, JOBS_INTERVAL_SECONDS)
     run_simple("localhost", args.port, app, threaded=True)
 
 

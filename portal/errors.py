@@ -1,18 +1,37 @@
 """What a person sees when something goes wrong: a page they can act on, never a stack trace."""
 
 import logging
+import math
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from portal import identity
-from salesforce.gateway import AccessRevoked, NotFound, Unavailable
+from salesforce.gateway import AccessRevoked, LimitReached, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.is_json
+
+
+def limit_message(limit: LimitReached) -> str:
+    """What to tell a person while the org's API allowance is used up."""
+    retry_at = limit.retry_at or datetime.now(UTC)
+    # Rounded up to the minute, so "after 14:05" is never a minute early.
+    shown = (retry_at + timedelta(seconds=59)).replace(second=0, microsecond=0)
+    return (
+        "Salesforce's daily allowance of requests is used up, so nothing can be sent or read "
+        f"just now. Nothing was lost: try again after {shown:%H:%M} UTC."
+    )
+
+
+def retry_after_seconds(limit: LimitReached) -> int:
+    if limit.retry_at is None:
+        return 60
+    return max(1, math.ceil((limit.retry_at - datetime.now(UTC)).total_seconds()))
 
 
 def _page(status: int, title: str, message: str):
@@ -67,6 +86,11 @@ def register(app: Flask) -> None:
             "Access switched off",
             "Your access to the portal is switched off. Ask your channel manager to restore it.",
         )
+
+    @app.errorhandler(LimitReached)
+    def limit_reached(error):
+        body, status = _page(503, "Try again later", limit_message(error))
+        return body, status, {"Retry-After": str(retry_after_seconds(error))}
 
     @app.errorhandler(Unavailable)
     def salesforce_unavailable(error):

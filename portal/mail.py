@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from email.message import EmailMessage
 
 from flask import current_app, render_template
@@ -37,6 +38,10 @@ def send(to: str, subject: str, template: str, **context) -> None:
         with smtplib.SMTP(
             config["MAIL_SERVER"], config["MAIL_PORT"], timeout=SMTP_TIMEOUT_SECONDS
         ) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
         log.error("mail %r not sent: %s", subject, type(error).__name__)

@@ -73,3 +73,40 @@ def can_see_internal_fields(person: Person) -> bool:
 
 def can_manage_passkeys(person: Person) -> bool:
     return person.is_partner
+
+
+def can_review(person: Person) -> bool:
+    """Approvers, channel managers and admins decide on registrations."""
+    return person.is_internal and person.role in roles.INTERNAL_ROLES
+
+
+def can_reassign(person: Person) -> bool:
+    return person.is_internal and person.role in (roles.CHANNEL_MANAGER, roles.ADMIN)
+
+
+def can_see_metrics(person: Person) -> bool:
+    """The pilot's numbers are for channel managers and admins; anyone else gets a 404."""
+    return person.is_internal and person.role in (roles.CHANNEL_MANAGER, roles.ADMIN)
+
+
+def metrics_regions(person: Person) -> tuple[str, ...] | None:
+    """The regions whose numbers `person` may see: None for every region (admins), a
+    channel manager's own regions, or none at all."""
+    if person.is_internal and person.role == roles.ADMIN:
+        return None
+    if person.is_internal and person.role == roles.CHANNEL_MANAGER:
+        return tuple(person.regions)
+    return ()
+
+
+def review_scope(person: Person) -> Scope:
+    """The review queue: what the person or their queues own (admins: everything)."""
+    if person.is_internal and person.role == roles.ADMIN:
+        return EVERYTHING
+    if person.is_internal:
+        return Scope("OwnerId IN {}", ([*person.queue_ids, person.id],))
+    return NOTHING
+
+
+def can_answer(person: Person) -> bool:
+    return person.is_partner

@@ -3,9 +3,44 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 REVIEW_BUSINESS_DAYS = 2
+
+SUBMITTED = "Submitted"
+IN_REVIEW = "In Review"
+NEEDS_INFO = "Needs Info"
+APPROVED = "Approved"
+REJECTED = "Rejected"
+EXPIRED = "Expired"
+WITHDRAWN = "Withdrawn"
+
+OPEN = (SUBMITTED, IN_REVIEW, NEEDS_INFO)
+DECIDED = (APPROVED, REJECTED)
+
+# Every status change the portal allows; anything else is refused.
+TRANSITIONS = {
+    SUBMITTED: {IN_REVIEW, NEEDS_INFO, APPROVED, REJECTED, WITHDRAWN},
+    IN_REVIEW: {NEEDS_INFO, APPROVED, REJECTED, WITHDRAWN},
+    NEEDS_INFO: {IN_REVIEW, APPROVED, REJECTED, WITHDRAWN},
+    APPROVED: {EXPIRED},
+    REJECTED: set(),
+    EXPIRED: set(),
+    WITHDRAWN: set(),
+}
+
+REASON_CODES = (
+    "Existing opportunity",
+    "Customer not qualified",
+    "Duplicate registration",
+    "Outside partner territory",
+    "Insufficient information",
+    "Other",
+)
+
+
+def can_move(from_status: str, to_status: str) -> bool:
+    return to_status in TRANSITIONS.get(from_status, set())
 
 
 @dataclass(frozen=True)
@@ -86,8 +121,23 @@ def add_business_days(start: date, days: int) -> date:
     return current
 
 
+def business_days_between(start: datetime | None, end: datetime) -> int:
+    """Whole business days (Monday to Friday) from `start` to `end`."""
+    if start is None:
+        return 0
+    days, current = 0, start.date()
+    while current < end.date():
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days += 1
+    return days
+
+
 def next_step(name: str, submitted_on: date, expires_on: date | None = None) -> str:
-    """The sentence telling the partner what happens next, with its dates filled in."""
+    """The sentence telling the partner what happens next, with its dates filled in.
+
+    `submitted_on` is the day the registration entered review (submitted, or answered).
+    """
     decision_date = add_business_days(submitted_on, REVIEW_BUSINESS_DAYS)
     return status(name).next_step.format(
         decision_date=f"{decision_date:%a %d %b %Y}",

@@ -34,7 +34,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(day)
     app.add_template_filter(money)
     app.add_template_filter(filesize)
-    app.add_template_global(statuses.status, "status")
+    app.add_template_global(statuses.status, "status_of")
 
     @app.context_processor
     def dates():

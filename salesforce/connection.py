@@ -13,8 +13,10 @@ from simple_salesforce import Salesforce
 log = logging.getLogger(__name__)
 
 API_VERSION = "62.0"
-CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 30
+CONNECT_TIMEOUT_SECONDS = 5.0
+# Long enough for any request the portal makes; a request past 20 s also counts against the
+# org's cap on concurrent long-running requests.
+READ_TIMEOUT_SECONDS = 20.0
 
 
 def _read(path: Path) -> str:
@@ -28,12 +30,17 @@ class TimeoutSession(requests.Session):
     override a session-wide `verify`.
     """
 
-    def __init__(self, ca_file: str = ""):
+    def __init__(
+        self,
+        ca_file: str = "",
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
+    ):
         super().__init__()
         self.ca_file = ca_file
+        self.timeout = timeout  # seconds: (connect, read)
 
     def request(self, method, url, **kwargs):
-        kwargs.setdefault("timeout", (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS))
+        kwargs.setdefault("timeout", self.timeout)
         if self.ca_file:
             kwargs.setdefault("verify", self.ca_file)
         return super().request(method, url, **kwargs)
@@ -56,6 +63,8 @@ class Connector:
     consumer_key: str = ""
     private_key_file: str = ""
     ca_file: str = ""
+    connect_timeout_seconds: float = CONNECT_TIMEOUT_SECONDS
+    read_timeout_seconds: float = READ_TIMEOUT_SECONDS
 
     @classmethod
     def from_env(cls, environ=os.environ, local_dir: Path = Path("var")) -> Connector:
@@ -79,10 +88,19 @@ class Connector:
             private_key_file=environ.get("SALESFORCE_PRIVATE_KEY_FILE", ""),
             ca_file=environ.get("LOCAL_ORG_CA_FILE", "")
             or (str(local_dir / "localorg-cert.pem") if mode == "local" else ""),
+            connect_timeout_seconds=float(
+                environ.get("SALESFORCE_CONNECT_TIMEOUT_SECONDS", CONNECT_TIMEOUT_SECONDS)
+            ),
+            read_timeout_seconds=float(
+                environ.get("SALESFORCE_READ_TIMEOUT_SECONDS", READ_TIMEOUT_SECONDS)
+            ),
         )
 
     def connect(self) -> Salesforce:
-        session = TimeoutSession(self.ca_file if self.mode == "local" else "")
+        session = TimeoutSession(
+            self.ca_file if self.mode == "local" else "",
+            (self.connect_timeout_seconds, self.read_timeout_seconds),
+        )
         if self.mode == "local":
             return self._connect_local(session)
         if self.mode == "jwt":

@@ -101,6 +101,33 @@ class Passkey:
 
 
 @dataclass(frozen=True)
+class Stage:
+    from_status: str
+    to_status: str
+    entered_at: datetime | None
+    actor: str
+    reason_code: str
+    comment: str
+    internal_note: str
+    source: str
+    owner_name: str
+
+    @classmethod
+    def from_record(cls, record: dict) -> Stage:
+        return cls(
+            from_status=record.get("From_Status__c") or "",
+            to_status=record.get("To_Status__c") or "",
+            entered_at=parse_datetime(record.get("Entered_At__c")),
+            actor=record.get("Actor__c") or "",
+            reason_code=record.get("Reason_Code__c") or "",
+            comment=record.get("Comment__c") or "",
+            internal_note=record.get("Internal_Note__c") or "",
+            source=record.get("Source__c") or "",
+            owner_name=record.get("Owner_Name__c") or "",
+        )
+
+
+@dataclass(frozen=True)
 class RegistrationFile:
     version_id: str
     title: str
@@ -138,7 +165,33 @@ class Registration:
     partner_account_name: str
     created: datetime | None
     last_modified: datetime | None
+    owner_id: str = ""
+    submitted_by_email: str = ""
+    submitter_wants_email: bool = True
+    submitter_wants_push: bool = False
+    routing_rule: str = ""
+    possible_conflict: bool = False
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    submitted_at: datetime | None = None
+    customer_name_key: str = ""
+    customer_domain_key: str = ""
     files: tuple[RegistrationFile, ...] = field(default=())
+    stages: tuple[Stage, ...] = field(default=())
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("Submitted", "In Review", "Needs Info")
+
+    @property
+    def next_sequence(self) -> int:
+        """The number the next stage record of this registration takes."""
+        return len(self.stages) + 1
+
+    @property
+    def waiting_since(self) -> datetime | None:
+        """When the registration was submitted: the clock its review runs against."""
+        return self.submitted_at or self.created
 
     @property
     def title(self) -> str:
@@ -158,6 +211,8 @@ class Registration:
                     size=int(document.get("ContentSize") or 0),
                 )
             )
+        submitter = record.get("Submitted_By__r") or {}
+        stages = (record.get("Stages__r") or {}).get("records", [])
         return cls(
             id=record["Id"],
             number=record.get("Name") or "",
@@ -178,12 +233,24 @@ class Registration:
             submission_key=record.get("Submission_Key__c") or "",
             owner_name=(record.get("Owner") or {}).get("Name") or "",
             submitted_by_id=record.get("Submitted_By__c") or "",
-            submitted_by_name=(record.get("Submitted_By__r") or {}).get("Name") or "",
+            submitted_by_name=submitter.get("Name") or "",
             partner_account_id=record.get("Partner_Account__c") or "",
             partner_account_name=(record.get("Partner_Account__r") or {}).get("Name") or "",
             created=parse_datetime(record.get("CreatedDate")),
             last_modified=parse_datetime(record.get("LastModifiedDate")),
+            owner_id=record.get("OwnerId") or "",
+            submitted_by_email=submitter.get("Email") or "",
+            submitter_wants_email=submitter.get("Portal_Email_Notifications__c") is not False,
+            submitter_wants_push=bool(submitter.get("Portal_Push_Notifications__c")),
+            routing_rule=record.get("Routing_Rule__c") or "",
+            possible_conflict=bool(record.get("Possible_Conflict__c")),
+            decided_by=record.get("Decided_By__c") or "",
+            decided_at=parse_datetime(record.get("Decided_At__c")),
+            submitted_at=parse_datetime(record.get("Submitted_At__c")),
+            customer_name_key=record.get("Customer_Name_Key__c") or "",
+            customer_domain_key=record.get("Customer_Domain_Key__c") or "",
             files=tuple(files),
+            stages=tuple(Stage.from_record(stage) for stage in stages),
         )
 
 

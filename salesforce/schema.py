@@ -248,6 +248,16 @@ def _standard_objects() -> list[SObject]:
                 ),
             ],
         ),
+        # An Experience Cloud site; set up in Setup, never through the API.
+        make(
+            "Network",
+            "0DB",
+            False,
+            [
+                _text("Name", "Name", 255, required=True, system=True),
+                _text("UrlPathPrefix", "URL Path Prefix", 255, system=True),
+            ],
+        ),
         make(
             "ContentDocument",
             "069",

@@ -375,7 +375,7 @@ def test_batch_size_option_sets_the_page_size(sf, many_stages, api_calls):
     options = {"Sforce-Query-Options": f"batchSize={SMALL_BATCH}"}
 
     first = sf.query(stages_of(many_stages), headers=options)
-    with api_calls() as calls:
+    with api_calls(everyone=True) as calls:
         every = sf.query_all(stages_of(many_stages), headers=options)
 
     assert len(first["records"]) == SMALL_BATCH
@@ -590,7 +590,7 @@ def test_limits_report_the_daily_api_allowance(sf, local_org):
 
 
 def test_each_request_counts_once(sf, registration_id, api_calls):
-    with api_calls() as calls:
+    with api_calls(everyone=True) as calls:
         sf.Deal_Registration__c.get(registration_id)
 
     assert calls.count == 1
@@ -604,7 +604,7 @@ def test_composite_request_counts_once(sf, api_calls):
         ]
     }
 
-    with api_calls() as calls:
+    with api_calls(everyone=True) as calls:
         answer = sf.restful("composite", method="POST", json=body)
 
     assert [item["httpStatusCode"] for item in answer["compositeResponse"]] == [200, 200, 200]

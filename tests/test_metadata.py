@@ -17,20 +17,28 @@ WSDL = "http://schemas.xmlsoap.org/wsdl/"
 MD = schema.NS["md"]
 METADATA_FILES = sorted(path for path in schema.METADATA_DIR.rglob("*") if path.is_file())
 OBJECT_FILES = sorted((schema.METADATA_DIR / "objects").glob("*.object"))
+PERMISSION_SET_FILES = sorted((schema.METADATA_DIR / "permissionsets").glob("*.permissionset"))
+REPORT_TYPE_FILES = sorted((schema.METADATA_DIR / "reportTypes").glob("*.reportType"))
+REPORTS_DIR = schema.METADATA_DIR / "reports"
+REPORT_FILES = sorted(REPORTS_DIR.glob("*/*.report"))
 # The WSDL declares types only; a file is validated as the element its root names.
-ROOT_ELEMENTS = ("CustomObject", "Package")
+ROOT_ELEMENTS = ("CustomObject", "Package", "PermissionSet", "ReportType", "Report", "ReportFolder")
 
 
-@pytest.fixture(scope="module")
-def metadata_schema() -> etree.XMLSchema:
+def load_metadata_schema(root_elements=ROOT_ELEMENTS) -> etree.XMLSchema:
     """The Metadata API's XML schema, as simple-salesforce ships it in metadata.wsdl."""
     wsdl = etree.parse(str(Path(simple_salesforce.__file__).parent / "metadata.wsdl"))
     embedded = wsdl.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
     # Serialised on its own so the WSDL's namespace declarations (tns:) come along.
     types = etree.fromstring(etree.tostring(embedded))
-    for name in ROOT_ELEMENTS:
+    for name in root_elements:
         etree.SubElement(types, f"{{{XSD}}}element", name=name, type=f"tns:{name}")
     return etree.XMLSchema(types)
+
+
+@pytest.fixture(scope="module")
+def metadata_schema() -> etree.XMLSchema:
+    return load_metadata_schema()
 
 
 def md(name: str) -> str:
@@ -99,7 +107,15 @@ def test_package_lists_every_custom_object_and_every_field_added_to_a_standard_o
         if not path.stem.endswith("__c")
         for name in file_fields(path)
     }
-    assert members == {"CustomObject": custom_objects, "CustomField": fields_on_standard_objects}
+    assert members == {
+        "CustomObject": custom_objects,
+        "CustomField": fields_on_standard_objects,
+        "PermissionSet": {path.stem for path in PERMISSION_SET_FILES},
+        "ReportType": {path.stem for path in REPORT_TYPE_FILES},
+        # A report is named by its folder; the folder itself is a member too.
+        "Report": {path.name.removesuffix("-meta.xml") for path in REPORTS_DIR.glob("*-meta.xml")}
+        | {path.relative_to(REPORTS_DIR).with_suffix("").as_posix() for path in REPORT_FILES},
+    }
 
 
 # -- the schema loader reads its custom schema from these files ---------------------

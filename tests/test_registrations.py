@@ -34,7 +34,7 @@ def registrations_with_key(sf, key):
     statement = format_soql(
         "SELECT Id, End_Customer_Name__c, End_Customer_Domain__c, Country__c, Region__c, "
         "Deal_Value__c, Size_Band__c, Product_Line__c, Expected_Close_Date__c, Notes__c, "
-        "Status__c, Next_Step__c, Partner_Account__c, Submitted_By__c, Owner.Name "
+        "Status__c, Next_Step__c, Partner_Account__c, Submitted_By__c, Owner.Name, Routing_Rule__c "
         "FROM Deal_Registration__c WHERE Submission_Key__c = {}",
         key,
     )
@@ -70,7 +70,8 @@ def test_submission_writes_the_registration_and_its_first_stage(sign_in, partner
     assert record["Next_Step__c"].startswith("Nothing to do now: expect a decision by")
     assert record["Partner_Account__c"] == partner.account_id
     assert record["Submitted_By__c"] == partner.rep.id
-    assert record["Owner"]["Name"] == "Channel Desk"
+    assert record["Owner"]["Name"] == "EMEA Desk"
+    assert record["Routing_Rule__c"] == "EMEA"
     stages = sf.query(
         format_soql(
             "SELECT From_Status__c, To_Status__c, Actor_Id__c, Source__c "
@@ -202,7 +203,7 @@ def test_my_deals_lists_newest_activity_first_with_status_and_next_step(sign_in,
     assert page.index("Second Corp") < page.index("First Corp")
     assert page.count("Submitted") >= 2
     assert "Nothing to do now: expect a decision by" in page
-    assert "Channel Desk" in page
+    assert "EMEA Desk" in page
 
 
 def test_new_partner_sees_what_to_do(sign_in, partner):

@@ -673,6 +673,465 @@ def test_child_subquery_may_filter_by_a_semi_join(conn):
     ]
 
 
+# --- Aggregate queries ------------------------------------------------------------------------
+
+AGGREGATE = {"type": "AggregateResult"}
+
+
+def aggregate_rows(conn, soql) -> list[dict]:
+    """The AggregateResult rows a query answers, without their attributes."""
+    records = query(conn, soql).records
+    assert all(record["attributes"] == AGGREGATE for record in records)
+    return [
+        {key: value for key, value in record.items() if key != "attributes"} for record in records
+    ]
+
+
+def test_count_of_a_field_without_group_by_answers_one_aggregate_row(conn):
+    result = query(conn, "SELECT COUNT(Id) FROM Deal_Registration__c")
+
+    assert result == QueryResult(1, [{"attributes": AGGREGATE, "expr0": 3}])
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        ("COUNT(Id)", 3),
+        ("count(id)", 3),
+        # COUNT of a field counts the records where it is not null.
+        ("COUNT(Status__c)", 2),
+        ("COUNT(Partner_Account__r.Name)", 2),
+        ("COUNT_DISTINCT(OwnerId)", 2),
+        ("COUNT_DISTINCT(Owner.Name)", 2),
+        ("SUM(Deal_Value__c)", 300000.0),
+        # Nulls are left out of the average, not counted as zero.
+        ("AVG(Deal_Value__c)", 150000.0),
+        ("MIN(Deal_Value__c)", 50000.0),
+        ("MAX(Deal_Value__c)", 250000.0),
+        ("MIN(CreatedDate)", "2026-01-20T08:00:00.000+0000"),
+        ("MAX(CreatedDate)", "2026-01-31T10:00:00.000+0000"),
+        ("MIN(Expected_Close_Date__c)", "2026-02-15"),
+        ("MAX(Expected_Close_Date__c)", "2026-03-31"),
+        # The deleted DR-0004 is left out.
+        ("MAX(Name)", "DR-0003"),
+        ("MIN(Partner_Account__r.Name)", "Acme Partners"),
+        ("MAX(Status__c)", "Submitted"),
+        ("MIN(OwnerId)", ADMIN),
+    ],
+)
+def test_each_aggregate_function_answers_a_value_of_its_type(conn, function, expected):
+    [row] = aggregate_rows(conn, f"SELECT {function} FROM Deal_Registration__c")  # noqa: S608
+
+    assert row == {"expr0": expected}
+    assert type(row["expr0"]) is type(expected)
+
+
+def test_aggregates_over_no_records_answer_zero_counts_and_null_values(conn):
+    soql = (
+        "SELECT COUNT(Id), COUNT_DISTINCT(Status__c), SUM(Deal_Value__c), "
+        "AVG(Deal_Value__c), MIN(CreatedDate), MAX(Name) "
+        "FROM Deal_Registration__c WHERE Name = 'nobody'"
+    )
+
+    assert aggregate_rows(conn, soql) == [
+        {"expr0": 0, "expr1": 0, "expr2": None, "expr3": None, "expr4": None, "expr5": None}
+    ]
+
+
+def test_sum_and_avg_answer_floats_and_min_keeps_the_type_of_an_int_field(conn):
+    for number, size in enumerate([1000, 2001], start=1):
+        insert(conn, "ContentVersion", Id=f"06800000000000{number}AAA", ContentSize=size)
+    soql = "SELECT SUM(ContentSize), AVG(ContentSize), MIN(ContentSize) FROM ContentVersion"
+
+    [row] = aggregate_rows(conn, soql)
+
+    assert row == {"expr0": 3001.0, "expr1": 1500.5, "expr2": 1000}
+    assert [type(value) for value in row.values()] == [float, float, int]
+
+
+def test_functions_without_alias_are_named_expr_in_order_and_aliases_are_kept(conn):
+    soql = (
+        "SELECT Status__c s, COUNT(Id), SUM(Deal_Value__c) Total, MAX(Deal_Value__c) "
+        "FROM Deal_Registration__c WHERE Status__c != null GROUP BY Status__c ORDER BY Status__c"
+    )
+
+    records = query(conn, soql).records
+
+    assert [list(record) for record in records] == [
+        ["attributes", "s", "expr0", "Total", "expr1"]
+    ] * 2
+    assert records[0] == {
+        "attributes": AGGREGATE,
+        "s": "Approved",
+        "expr0": 1,
+        "Total": 250000.0,
+        "expr1": 250000.0,
+    }
+
+
+def test_group_by_answers_a_row_per_value_with_null_as_a_group_of_its_own(conn):
+    insert(conn, "Deal_Registration__c", Id="a01000000000005AAA", Name="DR-0005",
+           Status__c="submitted", Deal_Value__c=10000, OwnerId=ADMIN)  # fmt: skip
+    soql = (
+        "SELECT Status__c, COUNT(Id), SUM(Deal_Value__c) FROM Deal_Registration__c "
+        "GROUP BY Status__c"
+    )
+
+    # Text groups without regard to case; groups come in the order of their values.
+    assert aggregate_rows(conn, soql) == [
+        {"Status__c": None, "expr0": 1, "expr1": None},
+        {"Status__c": "Approved", "expr0": 1, "expr1": 250000.0},
+        {"Status__c": "Submitted", "expr0": 2, "expr1": 60000.0},
+    ]
+
+
+def test_group_by_several_fields_and_checkbox(conn):
+    soql = (
+        "SELECT OwnerId, Possible_Conflict__c, COUNT(Id) FROM Deal_Registration__c "
+        "GROUP BY OwnerId, Possible_Conflict__c"
+    )
+
+    assert aggregate_rows(conn, soql) == [
+        {"OwnerId": ADMIN, "Possible_Conflict__c": False, "expr0": 1},
+        {"OwnerId": ADMIN, "Possible_Conflict__c": True, "expr0": 1},
+        {"OwnerId": EMEA_QUEUE, "Possible_Conflict__c": False, "expr0": 1},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("Partner_Account__r.Name", [None, "Acme Partners", "Beta Resellers"]),
+        ("partner_account__r.name", [None, "Acme Partners", "Beta Resellers"]),
+        ("Owner.Name", ["Ann Admin", "EMEA Queue"]),
+        ("Submitted_By__r.Account.Name", [None, "Acme Partners"]),
+    ],
+)
+def test_grouped_parent_field_answers_under_its_own_field_name(conn, path, expected):
+    soql = f"SELECT {path}, COUNT(Id) n FROM Deal_Registration__c GROUP BY {path}"  # noqa: S608
+
+    rows = aggregate_rows(conn, soql)
+
+    assert [list(row) for row in rows] == [["Name", "n"]] * len(expected)
+    assert [row["Name"] for row in rows] == expected
+
+
+def test_grouped_fields_of_one_name_share_a_key_unless_aliased(conn):
+    select = "SELECT Partner_Account__r.Name, Owner.Name"
+    rest = (
+        "FROM Deal_Registration__c "
+        "GROUP BY Partner_Account__r.Name, Owner.Name ORDER BY Partner_Account__r.Name"
+    )
+    plain, aliased = f"{select} {rest}", f"{select} owner {rest}"
+
+    # As a JSON parser reads Salesforce's duplicate keys: the later value is kept.
+    assert aggregate_rows(conn, plain) == [
+        {"Name": "Ann Admin"},
+        {"Name": "EMEA Queue"},
+        {"Name": "Ann Admin"},
+    ]
+    assert aggregate_rows(conn, aliased) == [
+        {"Name": None, "owner": "Ann Admin"},
+        {"Name": "Acme Partners", "owner": "EMEA Queue"},
+        {"Name": "Beta Resellers", "owner": "Ann Admin"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        ("CALENDAR_YEAR(CreatedDate)", [(2026, 3)]),
+        ("CALENDAR_MONTH(CreatedDate)", [(1, 3)]),
+        ("CALENDAR_MONTH(Expected_Close_Date__c)", [(None, 1), (2, 1), (3, 1)]),
+        ("CALENDAR_QUARTER(Expected_Close_Date__c)", [(None, 1), (1, 2)]),
+        ("FISCAL_YEAR(Expected_Close_Date__c)", [(None, 1), (2026, 2)]),
+        # Week 1 is January 1st to 7th, so the 20th is in week 3 and the 30th in week 5.
+        ("WEEK_IN_YEAR(CreatedDate)", [(3, 1), (5, 2)]),
+        ("WEEK_IN_MONTH(Expected_Close_Date__c)", [(None, 1), (3, 1), (5, 1)]),
+        ("DAY_IN_YEAR(Expected_Close_Date__c)", [(None, 1), (46, 1), (90, 1)]),
+        ("DAY_IN_MONTH(Expected_Close_Date__c)", [(None, 1), (15, 1), (31, 1)]),
+        # 1 is Sunday: the 20th is a Tuesday, the 30th a Friday, the 31st a Saturday.
+        ("DAY_IN_WEEK(CreatedDate)", [(3, 1), (6, 1), (7, 1)]),
+        ("HOUR_IN_DAY(CreatedDate)", [(8, 1), (10, 1), (23, 1)]),
+        # In UTC: DR-0002, created at 23:30 UTC, was created on the 30th.
+        ("DAY_ONLY(CreatedDate)", [("2026-01-20", 1), ("2026-01-30", 1), ("2026-01-31", 1)]),
+        ("DAY_ONLY(convertTimezone(CreatedDate))",
+         [("2026-01-20", 1), ("2026-01-30", 1), ("2026-01-31", 1)]),
+        ("CALENDAR_YEAR(Submitted_By__r.CreatedDate)", [(None, 3)]),
+    ],
+)  # fmt: skip
+def test_group_by_date_function_in_utc(conn, function, expected):
+    soql = (
+        f"SELECT {function}, COUNT(Id) FROM Deal_Registration__c "  # noqa: S608
+        f"GROUP BY {function} ORDER BY {function}"
+    )
+
+    rows = aggregate_rows(conn, soql)
+
+    assert [(row["expr0"], row["expr1"]) for row in rows] == expected
+
+
+def test_week_in_year_starts_week_two_on_january_eighth(conn):
+    for number, day in enumerate(["2026-01-01", "2026-01-07", "2026-01-08", "2026-12-31"]):
+        insert(
+            conn,
+            "Account",
+            Id=f"00100000000001{number}AAA",
+            Name=day,
+            CreatedDate=day + "T12:00:00.000+0000",
+        )
+    soql = (
+        "SELECT Name, WEEK_IN_YEAR(CreatedDate) week FROM Account WHERE Name LIKE '2026%' "
+        "GROUP BY Name, WEEK_IN_YEAR(CreatedDate) ORDER BY Name"
+    )
+
+    assert [row["week"] for row in aggregate_rows(conn, soql)] == [1, 1, 2, 53]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("CALENDAR_YEAR(CreatedDate) = 2026", ["DR-0001", "DR-0002", "DR-0003"]),
+        ("CALENDAR_MONTH(Expected_Close_Date__c) IN (2, 4)", ["DR-0002"]),
+        ("DAY_ONLY(CreatedDate) = YESTERDAY", ["DR-0002"]),
+        ("DAY_ONLY(CreatedDate) > 2026-01-20", ["DR-0001", "DR-0002"]),
+        ("DAY_IN_WEEK(CreatedDate) != 7", ["DR-0002", "DR-0003"]),
+        ("NOT CALENDAR_QUARTER(Expected_Close_Date__c) = 1", ["DR-0003"]),
+        ("HOUR_IN_DAY(convertTimezone(CreatedDate)) >= 10", ["DR-0001", "DR-0002"]),
+    ],
+)
+def test_where_compares_date_functions(conn, condition, expected):
+    assert registration_names(conn, f"WHERE {condition} ORDER BY Name") == expected
+
+
+@pytest.mark.parametrize(
+    ("having", "expected"),
+    [
+        ("COUNT(Id) > 1", ["Ann Admin"]),
+        ("COUNT(Id) = 1", ["EMEA Queue"]),
+        ("COUNT(Status__c) = 1", ["Ann Admin", "EMEA Queue"]),
+        ("SUM(Deal_Value__c) > 100000", ["Ann Admin"]),
+        ("NOT SUM(Deal_Value__c) > 100000", ["EMEA Queue"]),
+        ("AVG(Deal_Value__c) < 100000.5", ["EMEA Queue"]),
+        ("MAX(CreatedDate) < 2026-01-31T00:00:00Z", ["Ann Admin"]),
+        ("MAX(Expected_Close_Date__c) = NEXT_MONTH", ["Ann Admin"]),
+        ("MIN(Status__c) = 'approved'", ["Ann Admin"]),
+        ("Owner.Name LIKE 'emea%'", ["EMEA Queue"]),
+        ("Owner.Name IN ('Ann Admin', 'Nobody') AND COUNT(Id) > 0", ["Ann Admin"]),
+        ("COUNT(Id) > 1 OR MAX(Deal_Value__c) = 50000", ["Ann Admin", "EMEA Queue"]),
+    ],
+)
+def test_having_filters_groups_by_aggregates_and_grouped_fields(conn, having, expected):
+    soql = (
+        "SELECT Owner.Name FROM Deal_Registration__c GROUP BY Owner.Name "  # noqa: S608
+        f"HAVING {having} ORDER BY Owner.Name"
+    )
+
+    assert [row["Name"] for row in aggregate_rows(conn, soql)] == expected
+
+
+@pytest.mark.parametrize(
+    ("clauses", "expected"),
+    [
+        ("", [None, "Approved", "Submitted"]),
+        ("ORDER BY Status__c DESC", ["Submitted", "Approved", None]),
+        ("ORDER BY MAX(Deal_Value__c) DESC", ["Approved", "Submitted", None]),
+        ("ORDER BY MAX(Deal_Value__c) DESC NULLS FIRST", [None, "Approved", "Submitted"]),
+        ("ORDER BY MAX(Deal_Value__c) NULLS LAST", ["Submitted", "Approved", None]),
+        ("ORDER BY SUM(Deal_Value__c)", [None, "Submitted", "Approved"]),
+        ("ORDER BY MIN(CreatedDate) DESC", ["Submitted", "Approved", None]),
+        ("ORDER BY COUNT(Id), Status__c DESC LIMIT 2", ["Submitted", "Approved"]),
+        ("ORDER BY Status__c LIMIT 1 OFFSET 1", ["Approved"]),
+        ("ORDER BY Status__c OFFSET 2", ["Submitted"]),
+        ("LIMIT 0", []),
+    ],
+)
+def test_order_by_aggregate_or_grouped_field_and_limit_offset_on_groups(conn, clauses, expected):
+    soql = f"SELECT Status__c FROM Deal_Registration__c GROUP BY Status__c {clauses}"  # noqa: S608
+
+    assert [row["Status__c"] for row in aggregate_rows(conn, soql)] == expected
+
+
+def test_order_by_aggregate_between_owners(conn):
+    soql = (
+        "SELECT Owner.Name, COUNT(Id) FROM Deal_Registration__c "
+        "GROUP BY Owner.Name ORDER BY COUNT(Id) DESC"
+    )
+
+    assert aggregate_rows(conn, soql) == [
+        {"Name": "Ann Admin", "expr0": 2},
+        {"Name": "EMEA Queue", "expr0": 1},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("CreatedDate = LAST_N_DAYS:1", [("Approved", 1), ("Submitted", 1)]),
+        ("CreatedDate < LAST_N_DAYS:1", [(None, 1)]),
+        ("CreatedDate >= 2026-01-31T00:30:00+01:00", [("Approved", 1), ("Submitted", 1)]),
+        ("CreatedDate > 2026-01-31T00:00:00Z", [("Submitted", 1)]),
+        ("CreatedDate = THIS_MONTH AND Possible_Conflict__c = false",
+         [(None, 1), ("Submitted", 1)]),
+        ("Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)",
+         [("Approved", 1), ("Submitted", 1)]),
+    ],
+)  # fmt: skip
+def test_where_filters_records_before_they_are_grouped(conn, condition, expected):
+    soql = (
+        "SELECT Status__c, COUNT(Id) FROM Deal_Registration__c "  # noqa: S608
+        f"WHERE {condition} GROUP BY Status__c"
+    )
+
+    rows = aggregate_rows(conn, soql)
+
+    assert [(row["Status__c"], row["expr0"]) for row in rows] == expected
+
+
+def test_group_by_without_aggregates_answers_each_value_once(conn):
+    soql = "SELECT Possible_Conflict__c FROM Deal_Registration__c GROUP BY Possible_Conflict__c"
+
+    assert aggregate_rows(conn, soql) == [
+        {"Possible_Conflict__c": False},
+        {"Possible_Conflict__c": True},
+    ]
+
+
+def test_aggregate_query_runs_as_one_parameterised_statement(conn):
+    statements = []
+    conn.set_trace_callback(statements.append)
+    soql = (
+        "SELECT Partner_Account__r.Name, DAY_ONLY(CreatedDate), COUNT(Id), SUM(Deal_Value__c) "
+        "FROM Deal_Registration__c WHERE Status__c != 'Withdrawn' "
+        "GROUP BY Partner_Account__r.Name, DAY_ONLY(CreatedDate) "
+        "HAVING COUNT(Id) > 0 ORDER BY SUM(Deal_Value__c) DESC"
+    )
+
+    result = query(conn, soql)
+
+    assert result.total_size == 3
+    assert len(statements) == 1
+
+
+@pytest.mark.parametrize(
+    ("soql", "message"),
+    [
+        ("SELECT Status__c, COUNT(Id) FROM Deal_Registration__c",
+         r"^Field must be grouped or aggregated: Status__c$"),
+        ("SELECT Status__c, Owner.Name, COUNT(Id) FROM Deal_Registration__c GROUP BY Status__c",
+         r"^Field must be grouped or aggregated: Owner\.Name$"),
+        ("SELECT Owner.Id FROM Deal_Registration__c GROUP BY OwnerId",
+         r"^Field must be grouped or aggregated: Owner\.Id$"),
+        ("SELECT CALENDAR_YEAR(CreatedDate), COUNT(Id) FROM Deal_Registration__c "
+         "GROUP BY CALENDAR_MONTH(CreatedDate)",
+         r"^Field must be grouped or aggregated: CALENDAR_YEAR\(CreatedDate\)$"),
+        ("SELECT CALENDAR_YEAR(CreatedDate) FROM Deal_Registration__c",
+         r"^Field must be grouped or aggregated: CALENDAR_YEAR\(CreatedDate\)$"),
+        ("SELECT Name FROM Deal_Registration__c ORDER BY COUNT(Id)",
+         r"^Field must be grouped or aggregated: Name$"),
+        ("SELECT Status__c FROM Deal_Registration__c GROUP BY Status__c HAVING Name = 'x'",
+         r"^Field must be grouped or aggregated: Name$"),
+        ("SELECT Status__c FROM Deal_Registration__c GROUP BY Status__c ORDER BY Name",
+         r"^Ordered field must be grouped or aggregated: Name$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c ORDER BY CreatedDate",
+         r"^Ordered field must be grouped or aggregated: CreatedDate$"),
+        ("SELECT SUM(Name) FROM Deal_Registration__c",
+         r"^field Name does not support aggregate operator SUM$"),
+        ("SELECT AVG(Status__c) FROM Deal_Registration__c",
+         r"^field Status__c does not support aggregate operator AVG$"),
+        ("SELECT SUM(CreatedDate) FROM Deal_Registration__c",
+         r"^field CreatedDate does not support aggregate operator SUM$"),
+        ("SELECT COUNT(Possible_Conflict__c) FROM Deal_Registration__c",
+         r"^field Possible_Conflict__c does not support aggregate operator COUNT$"),
+        ("SELECT MAX(Notes__c) FROM Deal_Registration__c",
+         r"^field Notes__c does not support aggregate operator MAX$"),
+        ("SELECT MIN(VersionData) FROM ContentVersion",
+         r"^field VersionData does not support aggregate operator MIN$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY Notes__c",
+         r"^field 'Notes__c' can not be grouped in a query call$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY Deal_Value__c",
+         r"^field 'Deal_Value__c' can not be grouped in a query call$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY CreatedDate",
+         r"^field 'CreatedDate' can not be grouped in a query call$"),
+        # The registration's Name is an auto-number.
+        ("SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY Name",
+         r"^field 'Name' can not be grouped in a query call$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY COUNT(Id)",
+         r"^Aggregate functions can not be grouped: COUNT\(Id\)$"),
+        ("SELECT DAY_ONLY(Expected_Close_Date__c) FROM Deal_Registration__c "
+         "GROUP BY DAY_ONLY(Expected_Close_Date__c)",
+         r"^DAY_ONLY\(\) can only be used with a dateTime field, not the date field "
+         r"'Expected_Close_Date__c'$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY CALENDAR_YEAR(Name)",
+         r"^CALENDAR_YEAR\(\) can only be used with a date or dateTime field"),
+        ("SELECT Id FROM Deal_Registration__c WHERE HOUR_IN_DAY(Expected_Close_Date__c) = 1",
+         r"^HOUR_IN_DAY\(\) can only be used with a dateTime field"),
+        ("SELECT MAX(convertTimezone(CreatedDate)) FROM Deal_Registration__c",
+         r"^convertTimezone\(\) can only be used in a date function$"),
+        ("SELECT Name n FROM Account",
+         r"^Only aggregate expressions use field aliasing$"),
+        ("SELECT Id, (SELECT Id s FROM Stages__r) FROM Deal_Registration__c",
+         r"^Only aggregate expressions use field aliasing$"),
+        ("SELECT COUNT(Id) n, SUM(Deal_Value__c) N FROM Deal_Registration__c",
+         r"^duplicate alias: n$"),
+        ("SELECT Status__c, COUNT(Id) status__c FROM Deal_Registration__c GROUP BY Status__c",
+         r"^duplicate alias: status__c$"),
+        ("SELECT COUNT(Id) expr0, SUM(Deal_Value__c) FROM Deal_Registration__c",
+         r"^duplicate alias: expr0$"),
+        ("SELECT COUNT() FROM Deal_Registration__c GROUP BY Status__c",
+         r"^COUNT\(\) can not be used with GROUP BY; use COUNT\(fieldName\) instead$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c WHERE COUNT(Id) > 1",
+         r"^Aggregate functions are not allowed in a WHERE clause; use HAVING: COUNT\(Id\)$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c HAVING COUNT(Id) > 1",
+         r"^unexpected token: 'HAVING'$"),
+        ("SELECT Status__c FROM Deal_Registration__c GROUP BY Status__c HAVING COUNT(Id) > '1'",
+         r"^value of filter criterion for field 'COUNT\(Id\)' must be of type int"),
+        ("SELECT Status__c FROM Deal_Registration__c GROUP BY Status__c HAVING MAX(Name) > 5",
+         r"^value of filter criterion for field 'MAX\(Name\)' must be of type string"),
+        ("SELECT Status__c FROM Deal_Registration__c GROUP BY Status__c "
+         "HAVING Id IN (SELECT Registration__c FROM Deal_Registration_Stage__c)",
+         r"^Semi join sub-selects are only allowed in the WHERE clause, not in HAVING$"),
+        ("SELECT Id FROM Deal_Registration__c WHERE Id IN "
+         "(SELECT Registration__c FROM Deal_Registration_Stage__c GROUP BY Registration__c)",
+         r"^Semi join sub-selects do not support aggregate functions or GROUP BY$"),
+        ("SELECT COUNT(Id), (SELECT Id FROM Stages__r) FROM Deal_Registration__c",
+         r"^Aggregate queries can not contain child relationship subqueries$"),
+        ("SELECT Id, (SELECT COUNT(Id) FROM Stages__r) FROM Deal_Registration__c",
+         r"^Aggregate functions and GROUP BY are not supported in a child subquery$"),
+        ("SELECT Id, (SELECT To_Status__c FROM Stages__r GROUP BY To_Status__c) "
+         "FROM Deal_Registration__c",
+         r"^Aggregate functions and GROUP BY are not supported in a child subquery$"),
+        ("SELECT COUNT(Id FROM Deal_Registration__c", r"^unexpected token: 'FROM'$"),
+        ("SELECT SUM() FROM Deal_Registration__c", r"^unexpected token: '\)'$"),
+        ("SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY", r"^unexpected token: '<EOF>'$"),
+        ("SELECT COUNT(Id) total total FROM Deal_Registration__c",
+         r"^unexpected token: 'total'$"),
+    ],
+)  # fmt: skip
+def test_aggregate_query_refused_as_salesforce_refuses_it(conn, soql, message):
+    with pytest.raises(SoqlError, match=message) as error:
+        query(conn, soql)
+
+    assert type(error.value) is SoqlError
+    assert error.value.code == "MALFORMED_QUERY"
+
+
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "SELECT COUNT(Nope__c) FROM Deal_Registration__c",
+        "SELECT SUM(Nope__r.Amount) FROM Deal_Registration__c",
+        "SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY Nope__c",
+        "SELECT COUNT(Id) FROM Deal_Registration__c GROUP BY CALENDAR_YEAR(Nope__c)",
+        "SELECT Status__c FROM Deal_Registration__c GROUP BY Status__c HAVING MAX(Nope__c) > 1",
+        "SELECT Status__c FROM Deal_Registration__c GROUP BY Status__c ORDER BY COUNT(Nope__c)",
+    ],
+)
+def test_unknown_field_in_an_aggregate_query_is_invalid_field(conn, soql):
+    with pytest.raises(InvalidFieldError):
+        query(conn, soql)
+
+
 # --- Values from format_soql ------------------------------------------------------------------
 
 NASTY_NAMES = [

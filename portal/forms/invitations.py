@@ -4,6 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from portal import roles
+from portal.forms.text import Printable
 
 
 class InvitationForm(FlaskForm):
@@ -17,13 +18,17 @@ class InvitationForm(FlaskForm):
     )
     first_name = StringField(
         "First name",
-        validators=[Length(max=40, message="Keep the first name under 40 characters.")],
+        validators=[
+            Length(max=40, message="Keep the first name under 40 characters."),
+            Printable(),
+        ],
     )
     last_name = StringField(
         "Last name",
         validators=[
             DataRequired("Enter the person's last name."),
             Length(max=80, message="Keep the last name under 80 characters."),
+            Printable(),
         ],
     )
     account_id = SelectField("Partner company", validators=[DataRequired("Choose the company.")])

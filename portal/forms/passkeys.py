@@ -2,6 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.forms.text import Printable
+
 
 class PasskeyLabelForm(FlaskForm):
     label = StringField(
@@ -9,6 +11,7 @@ class PasskeyLabelForm(FlaskForm):
         validators=[
             DataRequired("Give the passkey a name."),
             Length(max=80, message="Keep the name under 80 characters."),
+            Printable(),
         ],
     )
 

@@ -3,6 +3,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
@@ -16,7 +17,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal import geography
+from portal import geography, uploads
+from portal.forms.text import Printable
 
 PRODUCT_LINES = ("Cloud Platform", "Security Suite", "Analytics", "Professional Services")
 MAX_DEAL_VALUE = Decimal("99999999999999.99")
@@ -38,6 +40,7 @@ class RegistrationForm(FlaskForm):
         validators=[
             DataRequired("Enter the customer's company name."),
             Length(max=255, message="Keep the company name under 255 characters."),
+            Printable(),
         ],
     )
     end_customer_domain = StringField(
@@ -75,6 +78,7 @@ class RegistrationForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=32000, message="Notes can be at most 32,000 characters."),
+            Printable(multiline=True),
         ],
     )
     attachment = FileField("Proof or supporting file (optional)")
@@ -110,14 +114,25 @@ class RegistrationForm(FlaskForm):
             raise ValidationError("The close date cannot be in the past.")
 
     def validate_attachment(self, field):
-        upload = field.data
-        if not upload or not getattr(upload, "filename", ""):
-            return
-        upload.stream.seek(0, 2)
-        size = upload.stream.tell()
-        upload.stream.seek(0)
-        if size == 0:
-            raise ValidationError("The file is empty.")
-        if size > self.max_attachment_bytes:
-            megabytes = self.max_attachment_bytes // (1024 * 1024)
-            raise ValidationError(f"Files can be at most {megabytes} MB.")
+        check_attachment(field, self.max_attachment_bytes)
+
+
+def check_attachment(field, max_bytes: int) -> None:
+    """An optional file: not empty, not larger than `max_bytes`, of an allowed type by its
+    bytes; its filename is made safe to keep."""
+    upload = field.data
+    if not upload or not getattr(upload, "filename", ""):
+        return
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    if size == 0:
+        raise ValidationError("The file is empty.")
+    if size > max_bytes:
+        raise ValidationError(f"Files can be at most {max_bytes // (1024 * 1024)} MB.")
+    allowed = current_app.config["ALLOWED_ATTACHMENT_TYPES"]
+    kind = uploads.allowed_kind(upload.stream.read(uploads.HEAD_BYTES), allowed)
+    upload.stream.seek(0)
+    if kind is None:
+        raise ValidationError(f"Attach a {uploads.describe(allowed)} file; this one is not.")
+    upload.filename = uploads.clean_filename(upload.filename, kind)

@@ -1,14 +1,15 @@
 """My Deals, the registration form and the registration page."""
 
 import logging
-from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, render_template
 from flask_login import current_user, login_required
 
-from portal import geography, permissions, statuses
+from portal import form_counts, geography, permissions, replay, statuses, submissions
+from portal.errors import limit_message, retry_after_seconds
 from portal.forms.registration import RegistrationForm
-from salesforce.gateway import NotFound, Rejected, Unavailable
+from portal.views import offline, replies
+from salesforce.gateway import LimitReached, NotFound, Rejected, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def index():
 
 @bp.route("/registrations/new", methods=["GET", "POST"])
 @login_required
+@replay.owner_checked
 def new():
     if not permissions.can_register_deals(current_user):
         abort(404)
@@ -53,69 +55,59 @@ def new():
             registration_id = submit(form)
         except Rejected as rejection:
             show_rejection(form, rejection)
+        except LimitReached as limit:
+            headers = {"Retry-After": str(retry_after_seconds(limit))}
+            return replay.unavailable("deals/new.html", form, limit_message(limit), headers)
         except Unavailable:
-            form.form_errors.append(
+            return replay.unavailable(
+                "deals/new.html",
+                form,
                 "We could not reach the deal records, so the registration is not sent yet. "
-                "Everything you typed is still here: send it again in a minute."
+                "Everything you typed is still here: send it again in a minute.",
             )
-            return render_template("deals/new.html", form=form), 503
         else:
-            return redirect(url_for("deals.show", registration_id=registration_id))
+            return replay.saved(registration_id)
 
-    return render_template("deals/new.html", form=form), 400 if form.errors else 200
+    if form.errors:
+        return replay.invalid("deals/new.html", form)
+    if not form.is_submitted() and not offline.is_prefetch():
+        form_counts.opened(current_user.account_id)
+    return render_template("deals/new.html", form=form)
 
 
 def submit(form: RegistrationForm) -> str:
     """Write the registration (and its file) to Salesforce; the registration's ID."""
-    today = datetime.now(UTC).date()
-    fields = {
-        "End_Customer_Name__c": form.end_customer_name.data.strip(),
-        "End_Customer_Domain__c": form.end_customer_domain.data or None,
-        "Country__c": form.country.data,
-        "Region__c": geography.region(form.country.data),
-        "Deal_Value__c": str(form.deal_value.data),
-        "Size_Band__c": geography.size_band(form.deal_value.data),
-        "Product_Line__c": form.product_line.data,
-        "Expected_Close_Date__c": form.expected_close_date.data.isoformat(),
-        "Notes__c": form.notes.data or None,
-        "Status__c": "Submitted",
-        "Next_Step__c": statuses.next_step("Submitted", today),
-        "Partner_Account__c": current_user.account_id,
-        "Submitted_At__c": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "OwnerId": gateway().queue_id(current_app.config["DEFAULT_QUEUE"]),
-    }
-    stage = {
-        "To_Status__c": "Submitted",
-        "Entered_At__c": fields["Submitted_At__c"],
-        "Actor__c": current_user.name,
-        "Actor_Id__c": current_user.id,
-        "Source__c": "Portal",
-    }
-    key = form.submission_key.data
-    submission = gateway().submit_registration(key, fields, stage, submitted_by=current_user.id)
-    if submission.created:
-        log.info(
-            "registration %s submitted by contact %s", submission.registration_id, current_user.id
-        )
     upload = form.attachment.data
-    if upload and upload.filename:
-        version_id = gateway().attach_file(
-            submission.registration_id, f"{key}:1", upload.filename, upload.read()
-        )
-        if version_id:
-            log.info("file %s attached to registration %s", version_id, submission.registration_id)
-    return submission.registration_id
+    return submissions.submit(
+        current_user,
+        form.submission_key.data,
+        submissions.Values(
+            customer=form.end_customer_name.data.strip(),
+            domain=form.end_customer_domain.data or "",
+            country=form.country.data,
+            deal_value=form.deal_value.data,
+            product_line=form.product_line.data,
+            close_date=form.expected_close_date.data,
+            notes=form.notes.data or "",
+        ),
+        (upload.filename, upload.read()) if upload and upload.filename else None,
+    )
 
 
 def show_rejection(form: RegistrationForm, rejection: Rejected) -> None:
-    """Put Salesforce's messages next to the fields they concern; keep what was typed."""
-    placed = False
-    for field_name, message in rejection.field_errors.items():
-        if field_name in FORM_FIELDS:
-            getattr(form, FORM_FIELDS[field_name]).errors.append(message)
-            placed = True
-    if not placed:
+    """Put Salesforce's messages next to the fields they concern; keep what was typed.
+
+    An org's validation rule or duplicate rule speaks to the person in the admin's words;
+    a message that names no field of the form is shown above it.
+    """
+    if not rejection.errors:
         form.form_errors.append("Salesforce did not accept the registration: " + rejection.message)
+    for error in rejection.errors:
+        on_form = [FORM_FIELDS[name] for name in error.fields if name in FORM_FIELDS]
+        for name in on_form:
+            getattr(form, name).errors.append(error.message)
+        if not on_form:
+            form.form_errors.append("Salesforce did not accept the registration: " + error.message)
 
 
 @bp.get("/registrations/<registration_id>")
@@ -127,6 +119,7 @@ def show(registration_id):
         registration=registration,
         status=statuses.status(registration.status),
         country=geography.country_name(registration.country),
+        **replies.forms_for(registration),
     )
 
 

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from portal import identity, passkeys, permissions
 from portal.extensions import limiter
 from portal.forms.passkeys import PasskeyLabelForm, RevokePasskeyForm
+from portal.forms.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from portal.identity import Person
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,14 @@ def create():
     if not permissions.can_manage_passkeys(current_user):
         abort(404)
     body = credential_from_request()
+    label = str(body.get("label") or "")
+    if has_control_characters(label):
+        return jsonify(
+            error="invalid-label", field="label", message=CONTROL_CHARACTERS_MESSAGE
+        ), 400
 
     try:
-        passkeys.register(current_user, body["credential"], str(body.get("label") or ""))
+        passkeys.register(current_user, body["credential"], label)
     except passkeys.PasskeyRefused as error:
         return refused(error)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -21,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from salesforce import ids
 from salesforce.localorg import soql
+from salesforce.localorg.faults import RECORD, REQUEST, TRANSPORT, Faults, InvalidRule
 from salesforce.localorg.store import ApiError, MultipleMatches, Store, not_found
 from salesforce.schema import Schema
 
@@ -31,6 +34,8 @@ SESSION_IDLE_SECONDS = 2 * 60 * 60
 DAILY_API_LIMIT = 100_000
 INTEGRATION_USERNAME = "integration@portal.local"
 VERSIONED = re.compile(r"^/services/data/v(\d+\.\d+)(/.*)$")
+# Set in a request's WSGI environ when a fault drops its connection instead of answering.
+DROP_CONNECTION = "localorg.drop_connection"
 
 
 @dataclass
@@ -39,6 +44,8 @@ class Usage:
 
     total: int = 0
     by_session: Counter = field(default_factory=Counter)
+    # Keyed by the client named in `Sforce-Call-Options: client=...`, as Salesforce logs it.
+    by_client: Counter = field(default_factory=Counter)
 
 
 class LocalOrg:
@@ -51,6 +58,7 @@ class LocalOrg:
         self.sessions: dict[str, dict] = {}
         self.cursors: dict[str, tuple[list[dict], int, int]] = {}
         self.usage = Usage()
+        self.faults = Faults()
         self.lock = threading.Lock()
         self.integration_user_id = self._integration_user()
 
@@ -105,10 +113,16 @@ class LocalOrg:
             self.sessions.clear()
         return count
 
-    def count(self, token: str) -> int:
+    def add_site(self, name: str) -> str:
+        """An Experience Cloud site (Network) to publish files to; made in Setup in real orgs."""
+        with self.store.transaction():
+            return self.store._insert_system("Network", {"Name": name}, self.integration_user_id)
+
+    def count(self, token: str, client: str = "") -> int:
         with self.lock:
             self.usage.total += 1
             self.usage.by_session[token] += 1
+            self.usage.by_client[client] += 1
             return self.usage.total
 
     def limit_info(self) -> str:
@@ -125,6 +139,8 @@ class LocalOrg:
         parts = [part for part in rest.split("/") if part]
         if parts == ["limits"] and method == "GET":
             return 200, self._limits()
+        if parts == ["sobjects"] and method == "GET":
+            return 200, self._describe_global()
         if parts[:1] == ["query"] and method == "GET":
             if len(parts) == 2:
                 return 200, self._next_batch(parts[1], version)
@@ -193,6 +209,22 @@ class LocalOrg:
         answer = {"id": record_id, "success": True, "errors": [], "created": created}
         return (201 if created else 200), answer
 
+    def _describe_global(self) -> dict:
+        return {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [
+                {
+                    "name": sobject.name,
+                    "label": sobject.label,
+                    "keyPrefix": sobject.key_prefix,
+                    "custom": sobject.custom,
+                    **_access(sobject),
+                }
+                for sobject in self.schema.objects.values()
+            ],
+        }
+
     def _limits(self) -> dict:
         used = self.usage.total
         return {"DailyApiRequests": {"Max": self.daily_limit, "Remaining": self.daily_limit - used}}
@@ -256,6 +288,9 @@ class LocalOrg:
                         url = urlsplit(resolve_references(subrequest.get("url", ""), results))
                         payload = resolve_references(subrequest.get("body"), results)
                         params = dict(parse_qsl(url.query))
+                        fault = self.faults.for_subrequest(method, rest_path(url.path))
+                        if fault is not None:
+                            raise fault.error()
                         with self.store.transaction():
                             status, answer = self.rest(
                                 method, url.path, payload, user_id, params=params
@@ -339,6 +374,24 @@ def resolve_references(value, results: dict):
     return value
 
 
+def rest_path(path: str) -> str:
+    """The part of a REST path after `/services/data/vXX.X/`."""
+    match = VERSIONED.match(path)
+    return match.group(2).lstrip("/") if match else path.lstrip("/")
+
+
+def _access(sobject) -> dict:
+    """What the integration user may do with an object, as describe reports it."""
+    writable = sobject.name not in ("ContentDocument",)
+    return {
+        "queryable": True,
+        "retrieveable": True,
+        "createable": writable,
+        "updateable": writable,
+        "deletable": writable,
+    }
+
+
 def batch_size_from(options: str) -> int:
     match = re.search(r"batchSize=(\d+)", options)
     if not match:
@@ -393,6 +446,7 @@ def describe(sobject, version: str) -> dict:
         "label": sobject.label,
         "keyPrefix": sobject.key_prefix,
         "custom": sobject.custom,
+        **_access(sobject),
         "fields": fields,
         "childRelationships": [
             {"relationshipName": name, "childSObject": child, "field": field_name}
@@ -400,6 +454,26 @@ def describe(sobject, version: str) -> dict:
         ],
         "urls": {"sobject": f"/services/data/v{version}/sobjects/{sobject.name}"},
     }
+
+
+def _dropping_connections(wsgi_app):
+    """Closes the socket of a request a fault marked, instead of sending its answer."""
+
+    def app(environ, start_response):
+        answer = wsgi_app(environ, start_response)
+        if not environ.get(DROP_CONNECTION):
+            return answer
+        if hasattr(answer, "close"):
+            answer.close()
+        connection = environ.get("werkzeug.socket")
+        if connection is not None:
+            # Linger 0: closing sends a reset, as a failing proxy or network would.
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.shutdown(socket.SHUT_RDWR)
+        # The development server treats this as a client gone away: no log, no answer.
+        raise ConnectionResetError("fault injected: connection dropped")
+
+    return app
 
 
 def _request_body():
@@ -438,6 +512,7 @@ def create_app(org: LocalOrg) -> Flask:
     """The WSGI app serving `org`."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024 * 1024
+    app.wsgi_app = _dropping_connections(app.wsgi_app)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
@@ -472,7 +547,7 @@ def create_app(org: LocalOrg) -> Flask:
             access_token=access_token,
             instance_url=request.host_url.rstrip("/"),
             id=f"{request.host_url}id/00D000000000001AAA/{org.integration_user_id}",
-            token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret
+            token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret  # nosec B106
             issued_at=str(int(time.time() * 1000)),
         )
 
@@ -489,19 +564,71 @@ def create_app(org: LocalOrg) -> Flask:
         user_id = org.session_user(session_token)
         if user_id is None:
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        org.count(session_token)
+        if org.usage.total >= org.daily_limit:
+            raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        options = request.headers.get("Sforce-Call-Options", "")
+        org.count(session_token, dict(parse_qsl(options.replace(",", "&"))).get("client", ""))
+        fault = org.faults.for_request(request.method, rest_path(request.path))
+        late = fault is not None and fault.after_commit and fault.fault in TRANSPORT
+        if fault is not None and not late:
+            if fault.fault in REQUEST | RECORD:
+                raise fault.error()
+            if fault.fault != "TIMEOUT":
+                return _transport_fault(fault)
+            time.sleep(fault.seconds)  # the answer comes late; the work is still done
         body = _request_body() if request.method in ("POST", "PATCH", "PUT") else None
         status, answer = org.rest(
             request.method, request.path, body, user_id, request.headers, request.args
         )
+        if late:
+            if fault.fault != "TIMEOUT":
+                return _transport_fault(fault)
+            time.sleep(fault.seconds)
         return _answer(status, answer)
+
+    def _transport_fault(fault):
+        if fault.fault == "CONNECTION_RESET":
+            request.environ[DROP_CONNECTION] = True
+            return Response(status=204)
+        status = int(fault.fault.rsplit("_", 1)[1])
+        return _answer(
+            status,
+            [{"message": "Service temporarily unavailable", "errorCode": "SERVER_UNAVAILABLE"}],
+        )
 
     @app.get("/local/usage")
     def usage():
-        return jsonify(total=org.usage.total, by_session=dict(org.usage.by_session))
+        return jsonify(
+            total=org.usage.total,
+            by_session=dict(org.usage.by_session),
+            by_client=dict(org.usage.by_client),
+        )
 
     @app.post("/local/sessions/expire")
     def expire():
         return jsonify(expired=org.expire_sessions(request.args.get("token")))
+
+    @app.get("/local/faults")
+    def faults():
+        return jsonify(org.faults.report())
+
+    @app.post("/local/faults")
+    def add_faults():
+        try:
+            added = org.faults.add(request.get_json(silent=True))
+        except (InvalidRule, ValueError) as error:
+            return jsonify(error=str(error)), 400
+        return jsonify([rule.as_json() for rule in added]), 201
+
+    @app.delete("/local/faults")
+    def clear_faults():
+        org.faults.clear()
+        return Response(status=204)
+
+    @app.post("/local/limits")
+    def set_limits():
+        daily = (request.get_json(silent=True) or {}).get("daily_api_requests", DAILY_API_LIMIT)
+        org.daily_limit = int(daily)
+        return jsonify(daily_api_requests=org.daily_limit, used=org.usage.total)
 
     return app

@@ -15,6 +15,30 @@ same statement, under the restrictions Salesforce documents: an Id or reference 
 of the queried object on the left, one Id or reference field pointing at the same
 object selected on the right, no ORDER BY, LIMIT or nesting in the sub-select, at most
 two per query, and only at the top of a WHERE clause, never under NOT or OR.
+
+An aggregate query (GROUP BY, or a function in the SELECT list) is one statement too, and
+answers rows whose attributes are `{"type": "AggregateResult"}`:
+
+- COUNT(field), COUNT_DISTINCT, SUM, AVG, MIN and MAX ignore nulls. COUNT answers an int,
+  SUM and AVG a float (null over no values), MIN and MAX a value of the field's own type.
+  Without GROUP BY there is one row; `SELECT COUNT() ...` alone still answers only a total.
+- A function without an alias is named `expr0`, `expr1`, ... in the order it comes. A
+  grouped field is named by its field name, even through a parent: `Partner_Account__r.Name`
+  answers `Name`. Two grouped fields of one name (`Name`, `Owner.Name`) share that key, and
+  the later one's value is kept, as a JSON parser keeps it; alias one of them to see both.
+- Date functions (CALENDAR_YEAR, WEEK_IN_YEAR, DAY_ONLY, ...) work in SELECT, WHERE, GROUP
+  BY, HAVING and ORDER BY. Salesforce applies them to dateTimes in UTC unless wrapped in
+  convertTimezone(), which converts to the user's time zone; the integration user's zone is
+  UTC here, so convertTimezone() is accepted and changes nothing.
+- Salesforce's restrictions are kept: every selected, HAVING or ORDER BY field must be
+  grouped or aggregated; GROUP BY refuses currency, number, percent, dateTime, long text
+  area and auto-number fields; SUM and AVG take numbers only; aliases only in aggregate
+  queries; no child subqueries in one, nor COUNT() with GROUP BY.
+
+Differences from Salesforce: MIN and MAX of a picklist compare its values alphabetically
+(without regard to case), not in the picklist's order; the fiscal year is the standard one,
+starting in January; the results are paged at the batch size like any other query's, rather
+than refused past 2,000 rows.
 """
 
 from __future__ import annotations
@@ -75,6 +99,9 @@ def execute(
         return QueryResult(total, [])
 
     rows = conn.execute(plan.sql, plan.params).fetchall()
+    if plan.aggregate is not None:
+        records = [_aggregate_record(plan.aggregate, row) for row in rows]
+        return QueryResult(len(records), records)
     parent_ids = [row[0] for row in rows]
     for child in plan.children:
         child.results = _fetch_children(conn, context, child, parent_ids)
@@ -248,8 +275,29 @@ class _Literal:
 
 
 @dataclass(frozen=True)
+class _Function:
+    """An aggregate function, such as `SUM(Deal_Value__c)`, or a date function of a field."""
+
+    name: str  # upper case: COUNT, SUM, CALENDAR_YEAR, ...
+    argument: _Path
+    text: str  # as written, for messages: `SUM(Deal_Value__c)`
+
+    @property
+    def aggregate(self) -> bool:
+        return self.name in _AGGREGATES
+
+
+@dataclass(frozen=True)
+class _Aliased:
+    """A SELECT item given a name of its own, as in `COUNT(Id) total`."""
+
+    expression: _Path | _Function
+    alias: str
+
+
+@dataclass(frozen=True)
 class _Compare:
-    path: _Path
+    operand: _Path | _Function
     op: str  # =, <, <=, >, >=, like, in
     value: _Literal | tuple[_Literal, ...]
 
@@ -274,7 +322,7 @@ class _Junction:
 
 @dataclass(frozen=True)
 class _Order:
-    path: _Path
+    expression: _Path | _Function
     descending: bool
     nulls_first: bool
 
@@ -282,9 +330,12 @@ class _Order:
 @dataclass
 class _Query:
     sobject: str
-    fields: list  # _Path or _Query (a child subquery, whose sobject is the relationship)
+    # _Path, _Function, _Aliased, or _Query (a child subquery, whose sobject is the relationship)
+    fields: list
     count: bool = False
     where: object = None
+    group_by: list = dataclasses.field(default_factory=list)  # _Path or _Function
+    having: object = None
     order: list[_Order] = dataclasses.field(default_factory=list)
     limit: int | None = None
     offset: int | None = None
@@ -307,6 +358,33 @@ _DATE_LITERALS = {
     "NEXT_90_DAYS",
 }
 _DATE_LITERALS_WITH_N = {"LAST_N_DAYS", "NEXT_N_DAYS"}
+_AGGREGATES = {"AVG", "COUNT", "COUNT_DISTINCT", "MAX", "MIN", "SUM"}
+# Each date function as SQL over a stored date (`YYYY-MM-DD`) or dateTime
+# (`YYYY-MM-DDTHH:MM:SS.000+0000`, UTC): both begin with the date.
+_DATE_FUNCTIONS = {
+    "CALENDAR_YEAR": "CAST(substr({0}, 1, 4) AS INTEGER)",
+    "CALENDAR_QUARTER": "((CAST(substr({0}, 6, 2) AS INTEGER) + 2) / 3)",
+    "CALENDAR_MONTH": "CAST(substr({0}, 6, 2) AS INTEGER)",
+    # The org's fiscal year is the standard one, starting in January.
+    "FISCAL_YEAR": "CAST(substr({0}, 1, 4) AS INTEGER)",
+    "FISCAL_QUARTER": "((CAST(substr({0}, 6, 2) AS INTEGER) + 2) / 3)",
+    "FISCAL_MONTH": "CAST(substr({0}, 6, 2) AS INTEGER)",
+    # Week 1 is the 1st to the 7th of the year (or month), whatever day it starts on.
+    "WEEK_IN_YEAR": "((CAST(strftime('%j', substr({0}, 1, 10)) AS INTEGER) + 6) / 7)",
+    "WEEK_IN_MONTH": "((CAST(substr({0}, 9, 2) AS INTEGER) + 6) / 7)",
+    "DAY_IN_YEAR": "CAST(strftime('%j', substr({0}, 1, 10)) AS INTEGER)",
+    "DAY_IN_MONTH": "CAST(substr({0}, 9, 2) AS INTEGER)",
+    # 1 for Sunday to 7 for Saturday.
+    "DAY_IN_WEEK": "(CAST(strftime('%w', substr({0}, 1, 10)) AS INTEGER) + 1)",
+    "HOUR_IN_DAY": "CAST(substr({0}, 12, 2) AS INTEGER)",
+    "DAY_ONLY": "substr({0}, 1, 10)",
+}
+_DATETIME_FUNCTIONS = {"DAY_ONLY", "HOUR_IN_DAY"}
+# Words that end a SELECT item, so cannot be its alias.
+_RESERVED = {
+    "AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES",
+    "LAST", "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "WHERE", "WITH",
+}  # fmt: skip
 
 
 class _Parser:
@@ -326,6 +404,14 @@ class _Parser:
         query = _Query(self.name(), fields, count)
         if self.keyword("WHERE"):
             query.where = self.condition()
+        if self.keyword("GROUP"):
+            self.expect_keyword("BY")
+            query.group_by = [self.expression()]
+            while self.punct(","):
+                query.group_by.append(self.expression())
+            # HAVING belongs to GROUP BY: without it, HAVING is an unexpected token.
+            if self.keyword("HAVING"):
+                query.having = self.condition()
         if self.keyword("ORDER"):
             self.expect_keyword("BY")
             query.order = self.order_list()
@@ -344,13 +430,17 @@ class _Parser:
                     raise SoqlError("nested child subqueries are not supported")
                 fields.append(self.query(nested=True))
                 self.expect_punct(")")
-            elif self.peek().text.upper() == "COUNT" and self.peek(1).text == "(":
+            elif self.peek().text.upper() == "COUNT" and [
+                token.text for token in (self.peek(1), self.peek(2))
+            ] == ["(", ")"]:
                 self.advance()
                 self.advance()
-                self.expect_punct(")")
+                self.advance()
                 count = True
             else:
-                fields.append(self.path())
+                expression = self.expression()
+                alias = self.alias()
+                fields.append(expression if alias is None else _Aliased(expression, alias))
             if not self.punct(","):
                 break
         if count and (fields or nested):
@@ -379,27 +469,31 @@ class _Parser:
         return self.comparison()
 
     def comparison(self):
-        path = self.path()
+        operand = self.expression()
         token = self.advance()
         if token.kind == "op":
             value = self.literal()
             if token.text in ("!=", "<>"):
-                return _Not(_Compare(path, "=", value))
-            return _Compare(path, token.text, value)
+                return _Not(_Compare(operand, "=", value))
+            return _Compare(operand, token.text, value)
         word = token.text.upper() if token.kind == "name" else ""
         if word == "LIKE":
             value = self.literal()
             if value.kind != "string":
                 raise SoqlError(f"LIKE needs a quoted string, not {value.text}")
-            return _Compare(path, "like", value)
+            return _Compare(operand, "like", value)
         if word == "IN":
-            return self.membership(path, negated=False)
+            return self.membership(operand, negated=False)
         if word == "NOT" and self.keyword("IN"):
-            return self.membership(path, negated=True)
+            return self.membership(operand, negated=True)
         raise self.unexpected(token)
 
-    def membership(self, path: _Path, negated: bool):
+    def membership(self, path: _Path | _Function, negated: bool):
         if self.peek().text == "(" and self.peek(1).text.upper() == "SELECT":
+            if isinstance(path, _Function):
+                raise _semi_join_error(
+                    f"need a field of the queried object on the left of IN, not '{path.text}'"
+                )
             self.advance()
             # What a semi-join's sub-select may hold is checked when it is compiled.
             subquery = self.query(nested=False)
@@ -443,7 +537,7 @@ class _Parser:
     def order_list(self) -> list[_Order]:
         order = []
         while True:
-            path = self.path()
+            expression = self.expression()
             descending = self.keyword("DESC")
             if not descending:
                 self.keyword("ASC")
@@ -454,9 +548,37 @@ class _Parser:
                 else:
                     self.expect_keyword("LAST")
                     nulls_first = False
-            order.append(_Order(path, descending, nulls_first))
+            order.append(_Order(expression, descending, nulls_first))
             if not self.punct(","):
                 return order
+
+    def expression(self) -> _Path | _Function:
+        """A field path, or a function of one: `SUM(Deal_Value__c)`, `DAY_ONLY(CreatedDate)`."""
+        name = self.peek().text.upper() if self.peek().kind == "name" else ""
+        if self.peek(1).text != "(" or (name not in _AGGREGATES and name not in _DATE_FUNCTIONS):
+            return self.path()
+        written = self.advance().text
+        self.expect_punct("(")
+        if self.peek().text.upper() == "CONVERTTIMEZONE" and self.peek(1).text == "(":
+            if name not in _DATE_FUNCTIONS:
+                raise SoqlError("convertTimezone() can only be used in a date function")
+            # The user's time zone is UTC here, so converting changes nothing.
+            converter = self.advance().text
+            self.expect_punct("(")
+            argument = self.path()
+            self.expect_punct(")")
+            inner = f"{converter}({'.'.join(argument.parts)})"
+        else:
+            argument = self.path()
+            inner = ".".join(argument.parts)
+        self.expect_punct(")")
+        return _Function(name, argument, f"{written}({inner})")
+
+    def alias(self) -> str | None:
+        token = self.peek()
+        if token.kind != "name" or token.text.upper() in _RESERVED:
+            return None
+        return self.advance().text
 
     def path(self) -> _Path:
         parts = [self.name()]
@@ -542,6 +664,13 @@ def _parse_datetime(text: str) -> datetime:
 _TEXT_TYPES = {"string", "textarea", "email", "url", "phone", "picklist", "multipicklist"}
 _ID_TYPES = {"id", "reference"}
 _NUMBER_TYPES = {"currency", "double", "percent", "int"}
+_DATE_TYPES = {"date", "datetime"}
+# What COUNT, COUNT_DISTINCT, MIN and MAX take; SUM and AVG take numbers only. Salesforce
+# refuses checkboxes, base64, multi-select picklists and long text areas.
+_AGGREGATABLE_TYPES = (_TEXT_TYPES - {"multipicklist"}) | _ID_TYPES | _NUMBER_TYPES | _DATE_TYPES
+# What GROUP BY takes: not currency, double, percent or dateTime fields (a date function of
+# a dateTime groups it), nor multi-select picklists, long text areas or auto-numbers.
+_GROUPABLE_TYPES = (_TEXT_TYPES - {"multipicklist"}) | _ID_TYPES | {"boolean", "date", "int"}
 # Long text areas cannot be filtered in Salesforce; short ones (255 or less) can.
 _FILTERABLE_TEXT_LENGTH = 255
 _MAX_SEMI_JOINS = 2
@@ -655,6 +784,14 @@ def _date_operand(field: Field, literal: _Literal, today: date):
 
 
 def _record_value(context: _Context, value, field: Field, sobject: SObject, record_id: str):
+    if value is not None and field.type == "base64":
+        # Query answers point at the blob rather than carry it.
+        return f"{context.record_url(sobject.name, record_id)}/{field.name}"
+    return _typed(value, field)
+
+
+def _typed(value, field: Field):
+    """A stored value as JSON answers it: checkboxes as booleans, numbers by their type."""
     if value is None:
         return None
     if field.type == "boolean":
@@ -663,9 +800,6 @@ def _record_value(context: _Context, value, field: Field, sobject: SObject, reco
         return float(value)
     if field.type == "int":
         return int(value)
-    if field.type == "base64":
-        # Query answers point at the blob rather than carry it.
-        return f"{context.record_url(sobject.name, record_id)}/{field.name}"
     return value
 
 
@@ -727,6 +861,8 @@ class _Plan:
     shape: _Shape
     children: list[_Plan]
     count: bool = False
+    # For an aggregate query: each result row's (key, column index, result type).
+    aggregate: list[tuple[str, int, Field]] | None = None
     # For a child subquery: its relationship name and the paging applied per parent.
     relationship: str = ""
     limit: int | None = None
@@ -780,6 +916,57 @@ class _Scope:
             if target_field.type in _TEXT_TYPES:
                 sql += " COLLATE NOCASE"
         return _Column(sql, target_field, (*names, target_field.name), tuple(nodes))
+
+    def expression(self, expression: _Path | _Function) -> _Column:
+        if isinstance(expression, _Path):
+            return self.resolve(expression)
+        return self.function(expression)
+
+    def function(self, function: _Function) -> _Column:
+        """A function of a field, as a column whose field describes the function's result."""
+        column = self.resolve(function.argument)
+        target, sql, name = column.field, column.sql, function.name
+        if name in _DATE_FUNCTIONS:
+            if target.type not in _DATE_TYPES or (
+                name in _DATETIME_FUNCTIONS and target.type != "datetime"
+            ):
+                kind = "dateTime" if name in _DATETIME_FUNCTIONS else "date or dateTime"
+                raise SoqlError(
+                    f"{name}() can only be used with a {kind} field, not the "
+                    f"{target.type} field '{target.name}'"
+                )
+            sql = _DATE_FUNCTIONS[name].format(sql)
+            result = Field(function.text, "date" if name == "DAY_ONLY" else "int")
+            return _Column(sql, result, (function.text,), ())
+
+        allowed = _NUMBER_TYPES if name in ("SUM", "AVG") else _AGGREGATABLE_TYPES
+        if target.type not in allowed or _long_text(target):
+            raise SoqlError(f"field {target.name} does not support aggregate operator {name}")
+        if name in ("COUNT", "COUNT_DISTINCT"):
+            distinct = "DISTINCT " if name == "COUNT_DISTINCT" else ""
+            sql, result = f"COUNT({distinct}{sql})", Field(function.text, "int")
+        elif name in ("SUM", "AVG"):
+            sql, result = f"{name}({sql})", Field(function.text, "double")
+        else:
+            # MIN and MAX answer a value of the field's own type.
+            sql, result = f"{name}({sql})", dataclasses.replace(target, name=function.text)
+            if target.type in _TEXT_TYPES:
+                # So that HAVING compares the result without regard to case, as the field does.
+                sql += " COLLATE NOCASE"
+        return _Column(sql, result, (function.text,), ())
+
+    def group_key(self, expression: _Path | _Function) -> _Column:
+        """A GROUP BY item, refused where Salesforce refuses to group by it."""
+        if isinstance(expression, _Function) and expression.aggregate:
+            raise SoqlError(f"Aggregate functions can not be grouped: {expression.text}")
+        column = self.expression(expression)
+        if isinstance(expression, _Path):
+            target = column.field
+            owner = (column.nodes[-1] if column.nodes else self.root).targets[0][0]
+            auto_number = owner.auto_number is not None and target.name == "Name"
+            if target.type not in _GROUPABLE_TYPES or _long_text(target) or auto_number:
+                raise SoqlError(f"field '{target.name}' can not be grouped in a query call")
+        return column
 
     def _join(self, parent: _Node, reference: Field, key: tuple[str, ...]) -> _Node:
         parent_alias = parent.targets[0][1]
@@ -847,15 +1034,13 @@ class _Scope:
             return sql, params
         if null_matches:
             return f"NOT ({sql})", params
-        return f"({self.resolve(condition.path).sql} IS NULL OR NOT ({sql}))", params
+        return f"({self.expression(condition.operand).sql} IS NULL OR NOT ({sql}))", params
 
     def comparison(self, compare: _Compare) -> tuple[str, list, bool]:
         """Positive SQL for a comparison, its parameters, and whether a null field matches."""
-        column = self.resolve(compare.path)
+        column = self.expression(compare.operand)
         target, sql = column.field, column.sql
-        if target.type == "base64" or (
-            target.type == "textarea" and (target.length or 0) > _FILTERABLE_TEXT_LENGTH
-        ):
+        if target.type == "base64" or _long_text(target):
             raise SoqlError(f"field '{target.name}' can not be filtered in a query call")
         if compare.op == "like":
             if target.type not in _TEXT_TYPES:
@@ -929,6 +1114,8 @@ class _Scope:
             raise InvalidTypeError(_unknown_object(subquery.sobject))
         if subquery.count:
             raise _semi_join_error("do not support COUNT()")
+        if _is_aggregate(subquery):
+            raise _semi_join_error("do not support aggregate functions or GROUP BY")
         if any(isinstance(item, _Query) for item in subquery.fields):
             raise _semi_join_error("can not contain relationship subqueries")
         if len(subquery.fields) != 1:
@@ -949,6 +1136,8 @@ class _Scope:
             )
 
         [path] = subquery.fields
+        if isinstance(path, _Aliased):
+            raise SoqlError("Only aggregate expressions use field aliasing")
         if len(path.parts) > 1:
             raise _semi_join_error(
                 "must select a field of their own object, not the relationship path "
@@ -971,23 +1160,28 @@ class _Scope:
         alias = scope.root.targets[0][1]
         where, params = [f'{alias}."IsDeleted" IS NOT 1', f"{selected.sql} IS NOT NULL"], []
         if subquery.where is not None:
+            _refuse_aggregates(subquery.where)
             sql, params = scope.condition(subquery.where)
             where.append(sql)
         select = f"SELECT {selected.sql} {scope.from_clause()} WHERE {' AND '.join(where)}"
         return outer.sql, select, params
 
-    def order_by(self, order: list[_Order]) -> list[str]:
+    def order_by(self, order: list[_Order], ties: list[str]) -> list[str]:
+        """ORDER BY terms: the query's own, then `ties` to put rows that sort equal in order."""
         terms = []
         for item in order:
-            sql = self.resolve(item.path).sql
+            sql = self.expression(item.expression).sql
             terms.append(f"{sql} IS NULL {'DESC' if item.nulls_first else 'ASC'}")
             terms.append(f"{sql} {'DESC' if item.descending else 'ASC'}")
-        # Records that sort equal come back in the order they were created.
-        return [*terms, f"{self.root.targets[0][1]}.rowid"]
+        return [*terms, *ties]
 
     def from_clause(self) -> str:
         sobject, alias = self.root.targets[0]
         return " ".join([f"FROM {quote(sobject.name)} AS {alias}", *self.joins])
+
+
+def _long_text(field: Field) -> bool:
+    return field.type == "textarea" and (field.length or 0) > _FILTERABLE_TEXT_LENGTH
 
 
 def _points_to(field: Field, sobject: SObject) -> set[str]:
@@ -1033,6 +1227,12 @@ def _compile(
     context: _Context, sobject: SObject, query: _Query, link: Field | None = None
 ) -> _Plan:
     """Turn a query (or a child subquery linked to its parent by `link`) into a plan."""
+    if query.count and query.group_by:
+        raise SoqlError("COUNT() can not be used with GROUP BY; use COUNT(fieldName) instead")
+    if _is_aggregate(query):
+        return _compile_aggregate(context, sobject, query)
+    if any(isinstance(item, _Aliased) for item in query.fields):
+        raise SoqlError("Only aggregate expressions use field aliasing")
     scope = _Scope(context, sobject)
     scope.root.id_columns = [scope.column('t0."Id"')]
     if link is not None:
@@ -1056,9 +1256,11 @@ def _compile(
         where.append(f"t0.{quote(link.name)} IN (SELECT value FROM json_each(?))")
     if query.where is not None:
         _check_semi_joins(context, query.where)
+        _refuse_aggregates(query.where)
         sql, params = scope.condition(query.where)
         where.append(sql)
-    order = scope.order_by(query.order)
+    # Records that sort equal come back in the order they were created.
+    order = scope.order_by(query.order, ["t0.rowid"])
 
     body = f"{scope.from_clause()} WHERE {' AND '.join(where)}"
     if query.count:
@@ -1072,6 +1274,103 @@ def _compile(
     return _Plan(sql, params, shape, children, limit=query.limit, offset=query.offset)
 
 
+def _compile_aggregate(context: _Context, sobject: SObject, query: _Query) -> _Plan:
+    """An aggregate query: one row per group, or one row in all without GROUP BY."""
+    if any(isinstance(item, _Query) for item in query.fields):
+        raise SoqlError("Aggregate queries can not contain child relationship subqueries")
+    scope = _Scope(context, sobject)
+    groups = [scope.group_key(item).sql for item in query.group_by]
+
+    def check_grouped(expression, message: str) -> _Column:
+        column = scope.expression(expression)
+        aggregate = isinstance(expression, _Function) and expression.aggregate
+        if not aggregate and column.sql not in groups:
+            written = (
+                expression.text if isinstance(expression, _Function) else ".".join(expression.parts)
+            )
+            raise SoqlError(f"{message}: {written}")
+        return column
+
+    entries: list[tuple[str, int, Field]] = []
+    aliases = []  # keys named by the query, or exprN for a function it did not name
+    unnamed = 0
+    for item in query.fields:
+        alias = item.alias if isinstance(item, _Aliased) else None
+        expression = item.expression if isinstance(item, _Aliased) else item
+        column = check_grouped(expression, "Field must be grouped or aggregated")
+        if alias is None and isinstance(expression, _Function):
+            # Functions without an alias are named expr0, expr1, ... in the order they come.
+            alias = f"expr{unnamed}"
+            unnamed += 1
+        # A grouped field answers under its own name, even when it is a parent's field.
+        key = alias or column.field.name
+        if alias is not None:
+            aliases.append(key)
+        entries.append((key, scope.column(column.sql), column.field))
+    keys = [key.lower() for key, _, _ in entries]
+    for alias in aliases:
+        if keys.count(alias.lower()) > 1:
+            raise SoqlError(f"duplicate alias: {alias}")
+
+    where, params = ['t0."IsDeleted" IS NOT 1'], []
+    if query.where is not None:
+        _check_semi_joins(context, query.where)
+        _refuse_aggregates(query.where)
+        sql, params = scope.condition(query.where)
+        where.append(sql)
+    sql = f"SELECT {', '.join(scope.columns)} {scope.from_clause()} WHERE {' AND '.join(where)}"
+    if groups:
+        sql += f" GROUP BY {', '.join(groups)}"
+    if query.having is not None:
+        if any(_semi_joins(query.having)):
+            raise _semi_join_error("are only allowed in the WHERE clause, not in HAVING")
+        for compare in _comparisons(query.having):
+            check_grouped(compare.operand, "Field must be grouped or aggregated")
+        having, having_params = scope.condition(query.having)
+        sql += f" HAVING {having}"
+        params = [*params, *having_params]
+    for item in query.order:
+        check_grouped(item.expression, "Ordered field must be grouped or aggregated")
+    # Groups that sort equal come back in the order of their grouped values.
+    order = scope.order_by(query.order, groups)
+    if order:
+        sql += f" ORDER BY {', '.join(order)}"
+    sql += " LIMIT ? OFFSET ?"
+    params = [*params, _sql_limit(query.limit), query.offset or 0]
+    return _Plan(sql, params, _Shape(scope.root), [], aggregate=entries)
+
+
+def _is_aggregate(query: _Query) -> bool:
+    """Whether a query answers AggregateResult rows: it groups, or selects a function."""
+    items = [item.expression if isinstance(item, _Aliased) else item for item in query.fields]
+    return (
+        bool(query.group_by)
+        or any(isinstance(item, _Function) for item in items)
+        or any(isinstance(item.expression, _Function) and item.expression.aggregate
+               for item in query.order)
+    )  # fmt: skip
+
+
+def _comparisons(condition):
+    """Each comparison in a condition (not those inside a semi-join's sub-select)."""
+    if isinstance(condition, _Compare):
+        yield condition
+    elif isinstance(condition, _Not):
+        yield from _comparisons(condition.condition)
+    elif isinstance(condition, _Junction):
+        for item in condition.conditions:
+            yield from _comparisons(item)
+
+
+def _refuse_aggregates(where) -> None:
+    for compare in _comparisons(where):
+        if isinstance(compare.operand, _Function) and compare.operand.aggregate:
+            raise SoqlError(
+                f"Aggregate functions are not allowed in a WHERE clause; use HAVING: "
+                f"{compare.operand.text}"
+            )
+
+
 def _compile_child(context: _Context, parent: SObject, subquery: _Query) -> _Plan:
     relationship = next(
         (name for name in parent.children if name.lower() == subquery.sobject.lower()), None
@@ -1080,6 +1379,8 @@ def _compile_child(context: _Context, parent: SObject, subquery: _Query) -> _Pla
         raise InvalidTypeError(_unknown_relationship(subquery.sobject, "FROM part of query call"))
     if subquery.count:
         raise SoqlError("COUNT() is not supported in a child subquery")
+    if _is_aggregate(subquery):
+        raise SoqlError("Aggregate functions and GROUP BY are not supported in a child subquery")
     child_name, link_name = parent.children[relationship]
     child = context.schema.objects[child_name]
     plan = _compile(context, child, subquery, link=child.field(link_name))
@@ -1111,6 +1412,15 @@ def _fetch_children(
         if records:
             results[parent_id] = {"totalSize": len(records), "done": True, "records": records}
     return results
+
+
+def _aggregate_record(entries: list[tuple[str, int, Field]], row: tuple) -> dict:
+    record: dict = {"attributes": {"type": "AggregateResult"}}
+    for key, index, result in entries:
+        # Two grouped fields of one name (`Name` and `Owner.Name`) share a key, as in
+        # Salesforce's answer; here the later one's value is kept, as a JSON parser keeps it.
+        record[key] = _typed(row[index], result)
+    return record
 
 
 def _build(context: _Context, shape: _Shape, row: tuple) -> dict | None:
