@@ -10,7 +10,6 @@ write changes nothing. A process that stops loses what it counted since its last
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import socket
@@ -22,8 +21,6 @@ from flask import Flask, current_app
 
 from portal import background
 from salesforce.reporting import FormCount, Reporting
-
-log = logging.getLogger(__name__)
 
 OPENED, SUBMITTED = 0, 1
 _create_lock = threading.Lock()

@@ -324,12 +324,15 @@ def admin(make_internal):
 # -- the dashboard ------------------------------------------------------------------------
 
 
-def test_dashboard_numbers_match_the_seeded_history(seeded, admin):
+def test_dashboard_numbers_match_the_seeded_history(seeded, admin, api_calls):
     edge, _ = seeded
     want = expected(edge.registrations)
 
-    page = page_of(admin.get(query(partner=edge.account_id)))
+    with api_calls() as calls:
+        page = page_of(admin.get(query(partner=edge.account_id)))
 
+    # Three aggregates and one page of stage records.
+    assert calls.count == 4
     assert int(figure(page, "submissions")) == want["submissions"] == 9
     assert int(part(page, "decided", "decided")) == want["decided"] == 5
     assert int(part(page, "decided", "withdrawn")) == want["withdrawn"] == 1

@@ -20,6 +20,7 @@ import {
 
 const SAVE_TIMEOUT_MS = 30_000; // storing a 20 MB file in IndexedDB on a slow phone
 const SEND_WAIT_MS = 20_000; // then the page says it is saved, and sending goes on
+const REPLAY_WAIT_MS = 5 * 60_000; // "Send now": the whole outbox, files and all
 const DRAFT_PARAMETER = 'draft';
 const DEFAULT_KEY_FIELD = 'submission_key';
 
@@ -53,9 +54,8 @@ whenParsed(() => {
 });
 
 async function sendNow() {
-  await ask('replay', { reason: 'person' }, { timeoutMs: 5 * 60_000 }).catch(
-    () => undefined,
-  );
+  const reply = ask('replay', { reason: 'person' }, { timeoutMs: REPLAY_WAIT_MS });
+  await reply.catch(() => undefined);
   showSaved();
 }
 
@@ -63,9 +63,11 @@ async function prepare(form) {
   const ready = () => {
     form.dataset.outboxReady = '';
   };
-  if (workerControls()) ready();
-  else
+  if (workerControls()) {
+    ready();
+  } else {
     navigator.serviceWorker?.addEventListener('controllerchange', ready, { once: true });
+  }
   const key = new URLSearchParams(window.location.search).get(DRAFT_PARAMETER);
   if (key) await openDraft(form, key);
 }

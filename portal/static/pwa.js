@@ -128,7 +128,9 @@ function offerUpdates(registration) {
     });
   });
   navigator.serviceWorker.addEventListener('controllerchange', () => {
-    if (accepted) window.location.reload();
+    if (!accepted) return;
+    accepted = false; // the event can come twice: on activation, and on claim
+    window.location.reload();
   });
 }
 

@@ -148,8 +148,9 @@ async function currentSession() {
     SESSION_TIMEOUT_MS,
   );
   const body = response.ok ? await jsonOf(response) : null;
-  if (!body)
+  if (!body) {
     throw new OutboxError(response.status >= 500 ? 'server-busy' : 'unexpected-answer');
+  }
   return { person: body.person, csrfToken: body.csrf_token };
 }
 
@@ -213,7 +214,8 @@ async function outcomeOf(response) {
   if (status === 400 && body?.error === 'form-expired') return { code: 'csrf-expired' };
   if (status === 403 && body?.error === 'wrong-person') return { code: 'wrong-person' };
   if (status === 400 || status === 422) {
-    return attention('validation-failed', body?.message, body?.fields, body?.form);
+    const code = body?.error ?? 'validation-failed';
+    return attention(code, body?.message, body?.fields, body?.form);
   }
   if (status === 413) return attention('too-large', body?.message);
   if (status === 415) return attention('unsupported-type', body?.message);
@@ -224,8 +226,8 @@ async function outcomeOf(response) {
 }
 
 async function jsonOf(response) {
-  if (!(response.headers.get('Content-Type') ?? '').includes('application/json'))
-    return null;
+  const type = response.headers.get('Content-Type') ?? '';
+  if (!type.includes('application/json')) return null;
   try {
     return await response.json();
   } catch {
