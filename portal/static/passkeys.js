@@ -113,6 +113,8 @@ function setUpSignIn(container) {
       button.disabled = false;
     });
   });
+  // The button is rendered disabled, so a tap before this script is ready does nothing.
+  button.disabled = false;
   if (PublicKeyCredential.isConditionalMediationAvailable) {
     PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
       if (!available) return;
@@ -148,6 +150,7 @@ function setUpCreate(container) {
       button.disabled = false;
     }
   });
+  button.disabled = false;
 }
 
 function guessDeviceName() {

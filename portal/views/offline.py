@@ -106,7 +106,7 @@ def shell_assets() -> list[str]:
     files = [
         url_for("static", filename=path.relative_to(static).as_posix())
         for path in sorted(static.rglob("*"))
-        if path.is_file() and path.name != WORKER_FILE
+        if path.is_file() and path != static / WORKER_FILE
     ]
     return [url_for("offline.page"), url_for("offline.manifest"), *files]
 
