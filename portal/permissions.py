@@ -100,9 +100,10 @@ def metrics_regions(person: Person) -> tuple[str, ...] | None:
 
 
 def review_scope(person: Person) -> Scope:
-    """The review queue: what the person or their queues own (admins: everything)."""
-    if person.is_internal and person.role == roles.ADMIN:
-        return EVERYTHING
+    """The review queue: what the person or their queues own; a channel manager also sees
+    their regions' registrations; admins see everything."""
+    if person.is_internal and person.role in (roles.ADMIN, roles.CHANNEL_MANAGER):
+        return registration_scope(person)
     if person.is_internal:
         return Scope("OwnerId IN {}", ([*person.queue_ids, person.id],))
     return NOTHING

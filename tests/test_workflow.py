@@ -313,3 +313,16 @@ def test_review_queue_lists_oldest_first_with_sla(sign_in, partner, make_interna
 
     assert page.index("Oldco") < page.index("Newco")
     assert "past target" in page and "within target" in page
+
+
+def test_channel_manager_reviews_their_regions_registrations(sign_in, partner, make_internal):
+    registration_id = submit(sign_in(partner.rep), customer="Regional Co")
+    _, manager = make_internal("Channel Manager", regions=["EMEA"])
+
+    queue = manager.get("/review/").text
+    deals = manager.get("/").text
+    page = manager.get(f"/registrations/{registration_id}").text
+
+    assert "Regional Co" in queue
+    assert f'href="/review/{registration_id}"' in deals
+    assert "Withdraw registration" not in page

@@ -42,6 +42,8 @@ def registration_page(registration_id, status_code, **forms):
 def forms_for(registration, **bound) -> dict:
     """The partner's forms on the registration page: answer while it needs info, withdraw
     while it is undecided."""
+    if not permissions.can_answer(current_user):
+        return {}
     unbound = {"formdata": None, "registration": registration}
     forms = {}
     if registration.status == statuses.NEEDS_INFO:
