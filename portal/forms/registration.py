@@ -60,7 +60,8 @@ class RegistrationForm(FlaskForm):
         places=2,
         validators=[
             InputRequired("Enter the expected deal value."),
-            NumberRange(min=Decimal("1"), max=MAX_DEAL_VALUE, message="Enter a value above 0."),
+            NumberRange(min=Decimal("1"), message="Enter a value above 0."),
+            NumberRange(max=MAX_DEAL_VALUE, message="That value is too large for a deal."),
         ],
     )
     product_line = SelectField(
@@ -96,7 +97,12 @@ class RegistrationForm(FlaskForm):
             raise ValidationError("This form is out of date; reload the page.") from None
 
     def validate_deal_value(self, field):
-        if field.data is not None and field.data.as_tuple().exponent < -2:
+        if field.data is None:
+            return
+        if not field.data.is_finite():
+            field.errors[:] = []
+            raise ValidationError("Enter the value as a number, like 125000.50.")
+        if field.data.as_tuple().exponent < -2:
             raise ValidationError("Use at most two decimal places.")
 
     def validate_end_customer_domain(self, field):
