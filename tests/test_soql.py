@@ -39,7 +39,8 @@ def insert(conn, object_name, **values):
     columns = ", ".join(tables.quote(name) for name in values)
     marks = ", ".join("?" * len(values))
     # Identifiers come from the schema through quote(); values travel as parameters.
-    statement = f"INSERT INTO {tables.quote(object_name)} ({columns}) VALUES ({marks})"  # noqa: S608
+    table = tables.quote(object_name)
+    statement = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
     conn.execute(statement, list(values.values()))
 
 
