@@ -36,7 +36,8 @@ def hidden_fields(page: str, action: str) -> dict:
     return dict(pairs)
 
 
-def main() -> None:
+def measure_all() -> list[tuple[str, int]]:
+    """(action, Salesforce API calls) for each action, in the order a person takes them."""
     org = RunningOrg(Path(tempfile.mkdtemp()), 0, PASSWORD).start()
     mailbox = MailCatcher().start()
     connector = Connector(mode="local", url=org.url, password=PASSWORD, ca_file=org.ca_file)
@@ -185,6 +186,14 @@ def main() -> None:
         lambda: post_form(approver, review.text, f"/review/{registration_id}/approve"),
     )
 
+    background.wait_until_idle()
+    mailbox.stop()
+    org.stop()
+    return rows
+
+
+def main() -> None:
+    rows = measure_all()
     width = max(len(action) for action, _ in rows)
     print(
         f"Salesforce API calls per action ({platform.node()}, Python {platform.python_version()})"
@@ -192,9 +201,6 @@ def main() -> None:
     print(f"{'action'.ljust(width)}  calls")
     for action, calls in rows:
         print(f"{action.ljust(width)}  {calls:>5}")
-    background.wait_until_idle()
-    mailbox.stop()
-    org.stop()
 
 
 if __name__ == "__main__":

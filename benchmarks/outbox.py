@@ -12,7 +12,6 @@ Run: .venv/bin/python benchmarks/outbox.py
 
 from __future__ import annotations
 
-import json
 import platform
 import shutil
 import sys
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from benchmarks.devtools import attach_to_service_worker  # noqa: E402
 from e2e.netcut import NetCut  # noqa: E402
 from e2e.outbox import (  # noqa: E402
     fill_registration,
@@ -57,7 +57,8 @@ def pdf(size: int, seed: int) -> bytes:
     return head + body + tail
 
 
-def main() -> None:
+def measure_all() -> tuple[dict, dict]:
+    """The drain of the outbox, and a repeat visit to My Deals with the shell cached."""
     org = RunningOrg(Path(tempfile.mkdtemp()), 0, PASSWORD).start()
     mailbox = MailCatcher().start()
     connector = Connector(mode="local", url=org.url, password=PASSWORD, ca_file=org.ca_file)
@@ -108,6 +109,16 @@ def main() -> None:
         visit = measure_repeat_visit(browser, context, proxy)
         browser.close()
 
+    background.wait_until_idle()
+    proxy.stop()
+    server.shutdown()
+    mailbox.stop()
+    org.stop()
+    return drain, visit
+
+
+def main() -> None:
+    drain, visit = measure_all()
     rows = [
         ("queued registrations", f"{ITEMS}, {LARGE_FILES} with a 5 MB file"),
         ("file bytes queued", f"{drain['bytes'] / MEGABYTE:.1f} MB"),
@@ -124,11 +135,6 @@ def main() -> None:
     print(f"Outbox and offline shell ({platform.node()}, Python {platform.python_version()})")
     for label, value in rows:
         print(f"{label.ljust(width)}  {value}")
-    background.wait_until_idle()
-    proxy.stop()
-    server.shutdown()
-    mailbox.stop()
-    org.stop()
 
 
 def sign_in(context, mailbox, email: str, server_port: int, proxy: NetCut):
@@ -226,38 +232,6 @@ def measure_repeat_visit(browser, context, proxy: NetCut) -> dict:
         "from_cache": from_cache - 1,  # the navigation itself came from the network
         "proxy": proxy.bytes_up + proxy.bytes_down,
     }
-
-
-class attach_to_service_worker:  # noqa: N801 - used like a function that returns a handle
-    """Network events of the service worker, through the browser's DevTools session:
-    Playwright gives no DevTools session for a worker, so the messages go by
-    `Target.sendMessageToTarget` and come back as `Target.receivedMessageFromTarget`."""
-
-    def __init__(self, browser, events: list):
-        self.cdp = browser.new_browser_cdp_session()
-        self.events = events
-        workers = [
-            target
-            for target in self.cdp.send("Target.getTargets")["targetInfos"]
-            if target["type"] == "service_worker"
-        ]
-        self.session = self.cdp.send(
-            "Target.attachToTarget", {"targetId": workers[0]["targetId"], "flatten": False}
-        )["sessionId"]
-        self.cdp.on("Target.receivedMessageFromTarget", self._received)
-        self._send("Network.enable")
-
-    def _send(self, method: str) -> None:
-        message = json.dumps({"id": 1, "method": method})
-        self.cdp.send("Target.sendMessageToTarget", {"sessionId": self.session, "message": message})
-
-    def _received(self, event) -> None:
-        message = json.loads(event["message"])
-        if message.get("method") in ("Network.responseReceived", "Network.loadingFinished"):
-            self.events.append(("worker", message["method"], message["params"]))
-
-    def poll(self) -> None:
-        self.cdp.send("Target.getTargets")  # lets Playwright deliver pending events
 
 
 if __name__ == "__main__":

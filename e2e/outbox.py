@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from simple_salesforce.format import format_soql
+
+import portal
+from portal import assets
 
 REGISTRATION_PAGE = re.compile(r"/registrations/[A-Za-z0-9]{18}$")
 OUTCOME = "[data-outbox-notice]"
@@ -51,18 +55,29 @@ def submit(page, button: str = "Submit registration", timeout_seconds: float = 9
     raise AssertionError(f"no outcome for the submission within {timeout_seconds} s")
 
 
+STATIC_FILES = assets.build(Path(portal.__file__).parent / "static")
+
+
+def static_url(name: str) -> str:
+    """The digested address of a static file, as pages and the worker's shell name it: a
+    module imported under its plain name is a second copy, fetched from the network."""
+    return f"/static/{STATIC_FILES[name].digested_name}"
+
+
 def outbox_size(page) -> int:
     """How many items wait in this phone's outbox, whoever they belong to."""
-    return page.evaluate("import('/static/sw/store.js').then((store) => store.count())")
+    return page.evaluate(
+        "(url) => import(url).then((store) => store.count())", static_url("sw/store.js")
+    )
 
 
 def replay(page, reason: str = "test") -> dict:
     """Asks the worker for a replay, the way a page load or the `online` event does, and
     waits for it to finish."""
     return page.evaluate(
-        """(reason) => import('/static/worker-client.js').then(
+        """([url, reason]) => import(url).then(
             (client) => client.ask('replay', {reason}, {timeoutMs: 300000}))""",
-        reason,
+        [static_url("worker-client.js"), reason],
     )
 
 

@@ -21,6 +21,7 @@ from e2e.outbox import (
     outbox_size,
     registrations_named,
     replay,
+    static_url,
     submit,
     wait_until,
 )
@@ -134,8 +135,9 @@ def test_overlapping_replay_triggers_send_once(
         },
     )
     page.evaluate(
-        """() => import('/static/worker-client.js').then((client) => Promise.all(
-            [1, 2, 3].map(() => client.ask('replay', {reason: 'test'}, {timeoutMs: 60000}))))"""
+        """(url) => import(url).then((client) => Promise.all(
+            [1, 2, 3].map(() => client.ask('replay', {reason: 'test'}, {timeoutMs: 60000}))))""",
+        static_url("worker-client.js"),
     )
 
     wait_until(lambda: outbox_size(page) == 0)
@@ -326,13 +328,14 @@ def test_a_schema_upgrade_keeps_queued_items_and_their_files(
     # A later release adds a store: a fresh copy of the store module with one more
     # migration opens the database while the worker still holds it open.
     kept = page.evaluate(
-        """async () => {
-            const store = await import('/static/sw/store.js?next-release');
+        """async (url) => {
+            const store = await import(url + '?next-release');
             store.MIGRATIONS.push((db) => db.createObjectStore('next-release'));
             const [item] = await store.list();
             const full = await store.get(item.key);
             return {count: await store.count(), bytes: full.files[0].data.byteLength};
-        }"""
+        }""",
+        static_url("sw/store.js"),
     )
     netcut.forward()
     replay(page)
@@ -369,7 +372,8 @@ def count_posts(context) -> list:
 
 def worker_version(page) -> str:
     return page.evaluate(
-        "() => import('/static/worker-client.js').then((client) => client.ask('version'))"
+        "(url) => import(url).then((client) => client.ask('version'))",
+        static_url("worker-client.js"),
     )
 
 

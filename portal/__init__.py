@@ -2,8 +2,21 @@
 
 from flask import Flask
 
-from portal import cli, config, errors, identity, logs, push, routing, security, sso, templating
-from portal.extensions import csrf, limiter, login_manager, oauth
+from portal import (
+    assets,
+    cli,
+    config,
+    errors,
+    identity,
+    logs,
+    push,
+    routing,
+    security,
+    sso,
+    templating,
+    timing,
+)
+from portal.extensions import compress, csrf, limiter, login_manager, oauth
 from salesforce.gateway import Gateway
 from salesforce.resilience import OrgLimits, Policy
 
@@ -24,6 +37,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    timing.init_app(app)
+    assets.init_app(app)
+    if app.config["COMPRESS_RESPONSES"]:
+        compress.init_app(app)
     security.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

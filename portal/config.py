@@ -78,6 +78,14 @@ def from_env() -> dict:
         "HEALTH_CHECK_SECONDS": _int("HEALTH_CHECK_SECONDS", 60),
         # The installed app's version; empty: a digest of its static files (views/offline.py).
         "SHELL_VERSION": os.environ.get("SHELL_VERSION", ""),
+        # Answers compressed (gzip, Brotli or Zstandard, as the browser accepts), and static
+        # files named by a digest of their content and kept by browsers for a year. Both are
+        # off only to measure what they save (benchmarks/).
+        "COMPRESS_RESPONSES": os.environ.get("COMPRESS_RESPONSES", "true") == "true",
+        "STATIC_DIGESTS": os.environ.get("STATIC_DIGESTS", "true") == "true",
+        # A Server-Timing header on every answer: the portal's time and the Salesforce time
+        # in it. Off by default: timings are for measuring, not for every visitor.
+        "SERVER_TIMING": os.environ.get("SERVER_TIMING", "false") == "true",
         # Proxies (load balancers) in front of the portal whose X-Forwarded-* to trust.
         "PROXY_HOPS": _int("PROXY_HOPS", 0),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

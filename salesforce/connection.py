@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from simple_salesforce import Salesforce
+
+from salesforce import timing
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,17 @@ class TimeoutSession(requests.Session):
         kwargs.setdefault("timeout", self.timeout)
         if self.ca_file:
             kwargs.setdefault("verify", self.ca_file)
-        return super().request(method, url, **kwargs)
+        tally = timing.current()
+        if tally is None:
+            return super().request(method, url, **kwargs)
+        started = time.perf_counter()
+        try:
+            response = super().request(method, url, **kwargs)
+        except requests.RequestException:
+            tally.add((time.perf_counter() - started) * 1000, "")
+            raise
+        tally.add((time.perf_counter() - started) * 1000, response.headers.get("Server-Timing"))
+        return response
 
 
 class ConnectionFailed(Exception):

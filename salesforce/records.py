@@ -259,7 +259,11 @@ def parse_date(value: str | None) -> date | None:
 
 
 def parse_datetime(value: str | None) -> datetime | None:
-    """Salesforce writes `2026-01-31T10:00:00.000+0000`."""
+    """Salesforce writes `2026-01-31T10:00:00.000+0000`. (`fromisoformat` reads that many
+    times faster than `strptime`; a list of deals reads three per row.)"""
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"a Salesforce datetime carries its offset: {value!r}")
+    return moment

@@ -4,6 +4,7 @@ or a redirect, with the same validation and idempotency a person gets."""
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -160,9 +161,14 @@ def test_service_worker_is_stamped_with_the_shell_and_never_cached(client, app):
     assert response.headers["Service-Worker-Allowed"] == "/"
     stamp = re.match(r"const SHELL = (\{.*\});\n", response.text)
     assert stamp
-    assert '"/static/app.css"' in stamp.group(1)
-    assert '"/offline"' in stamp.group(1)
-    assert '"/static/sw.js"' not in stamp.group(1)
+    assets = json.loads(stamp.group(1))["assets"]
+    assert re.fullmatch(r"/static/app\.[0-9a-f]{12}\.css", assets[2])
+    assert "/offline" in assets
+    assert not [url for url in assets if url.startswith("/static/sw.")]
+    # The worker imports its modules by their digested names, which it also keeps.
+    imports = re.findall(r"from '(/static/sw/[^']+)'", response.text)
+    assert imports
+    assert set(imports) <= set(assets)
 
 
 def test_a_new_shell_version_changes_the_worker(client, app):

@@ -81,7 +81,7 @@ def test_every_kind_of_answer_carries_the_security_headers(sign_in, partner, cli
         rep.get("/"),
         rep.get(NEW),
         rep.get("/account/passkeys"),
-        rep.get("/static/app.js"),
+        rep.get("/static/icons/icon.svg"),
         rep.get("/registrations/a01Hs0000000zzzIAA", headers={"Accept": "application/json"}),
         rep.post("/passkeys/sign-in/options", headers={"Accept": "application/json"}),
     ]
@@ -89,6 +89,30 @@ def test_every_kind_of_answer_carries_the_security_headers(sign_in, partner, cli
     for response in anonymous + signed_in:
         assert_protected(response)
         assert "Strict-Transport-Security" not in response.headers  # local http
+
+
+def test_static_scripts_and_styles_carry_the_headers_that_protect_a_subresource(client):
+    for path in ("/static/app.js", "/static/app.css", "/static/icons/icon-192.png"):
+        response = client.get(path)
+
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+        # Document headers mean nothing on a script or a stylesheet; each costs bytes.
+        assert "Content-Security-Policy" not in response.headers
+        assert "Permissions-Policy" not in response.headers
+
+
+def test_static_files_set_no_cookie_and_do_not_vary_by_it(sign_in, partner):
+    rep = sign_in(partner.rep)
+    page = rep.get("/")
+    assert "Set-Cookie" in page.headers  # the session is refreshed by pages
+
+    for path in ("/static/app.js", "/static/app.css", "/static/icons/icon.svg"):
+        response = rep.get(path)
+
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers
+        assert "Cookie" not in response.headers.get("Vary", "")
 
 
 def test_pages_have_no_inline_scripts_or_styles(sign_in, partner):

@@ -19,6 +19,7 @@ from wtforms.validators import (
 
 from portal import geography, uploads
 from portal.forms.text import Printable
+from portal.forms.widgets import Select
 
 PRODUCT_LINES = ("Cloud Platform", "Security Suite", "Analytics", "Professional Services")
 MAX_DEAL_VALUE = Decimal("99999999999999.99")
@@ -54,6 +55,7 @@ class RegistrationForm(FlaskForm):
         choices=[SelectChoice("", "Choose a country")]
         + [SelectChoice(code, name) for code, name in geography.countries()],
         validators=[DataRequired("Choose the customer's country.")],
+        widget=Select(),
     )
     deal_value = DecimalField(
         "Deal value (USD)",
@@ -69,6 +71,7 @@ class RegistrationForm(FlaskForm):
         choices=[SelectChoice("", "Choose a product line")]
         + [SelectChoice(line, line) for line in PRODUCT_LINES],
         validators=[DataRequired("Choose a product line.")],
+        widget=Select(),
     )
     expected_close_date = DateField(
         "Expected close date",

@@ -13,6 +13,8 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from portal import assets
+
 bp = Blueprint("offline", __name__)
 
 # Names the signed-in person on every page, so the worker keeps each person's offline
@@ -22,6 +24,9 @@ PERSON_HEADER = "X-Portal-Person"
 # person opening the form, and says so (browsers' own prefetches send the same header).
 PREFETCH_HEADER = "Purpose"
 WORKER_FILE = "sw.js"
+# The manifest's large icons: the browser fetches them itself when it installs the app, and
+# no page shows them, so the offline shell does not keep them.
+INSTALL_ICONS = ("icons/icon-512.png", "icons/icon-maskable-512.png")
 THEME_COLOUR = "#0b5cad"
 BACKGROUND_COLOUR = "#f3f6f9"
 
@@ -59,7 +64,7 @@ def service_worker():
     """The worker, stamped with the shell version and the files it keeps, so that any change
     to those files changes the worker's bytes and every phone sees an update."""
     shell = {"version": shell_version(), "assets": shell_assets()}
-    source = (Path(current_app.static_folder) / WORKER_FILE).read_text(encoding="utf-8")
+    source = assets.body(WORKER_FILE)
     response = Response(f"const SHELL = {json.dumps(shell)};\n{source}", mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
@@ -101,12 +106,12 @@ def is_prefetch() -> bool:
 
 
 def shell_assets() -> list[str]:
-    """What the worker precaches: the offline page, the manifest and every static file."""
-    static = Path(current_app.static_folder)
+    """What the worker precaches: the offline page, the manifest and the static files
+    pages use."""
     files = [
-        url_for("static", filename=path.relative_to(static).as_posix())
-        for path in sorted(static.rglob("*"))
-        if path.is_file() and path != static / WORKER_FILE
+        url_for("static", filename=name)
+        for name in assets.current().names()
+        if name != WORKER_FILE and name not in INSTALL_ICONS
     ]
     return [url_for("offline.page"), url_for("offline.manifest"), *files]
 

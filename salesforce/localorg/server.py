@@ -508,11 +508,29 @@ def _request_body():
         raise ApiError(400, "JSON_PARSER_ERROR", "The request body is not valid JSON") from None
 
 
+ORG_CLOCK = "localorg.started"
+ORG_TIMING_NAME = "org"
+
+
 def create_app(org: LocalOrg) -> Flask:
     """The WSGI app serving `org`."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024 * 1024
     app.wsgi_app = _dropping_connections(app.wsgi_app)
+
+    # The org's own time for each answer, as Server-Timing: what a client can subtract from
+    # its round trip to know its own share (benchmarks/server_time.py does).
+    @app.before_request
+    def start_clock():
+        request.environ[ORG_CLOCK] = time.perf_counter()
+
+    @app.after_request
+    def report_time(response):
+        started = request.environ.get(ORG_CLOCK)
+        if started is not None:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = f"{ORG_TIMING_NAME};dur={elapsed_ms:.3f}"
+        return response
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):

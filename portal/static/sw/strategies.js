@@ -10,6 +10,7 @@ const SHELL_CACHE_PREFIX = 'shell-';
 const PAGES_CACHE_PREFIX = 'pages-';
 const PERSON_HEADER = 'X-Portal-Person';
 const OFFLINE_URL = '/offline';
+const STATIC_PREFIX = '/static/';
 const FORM_URL = '/registrations/new';
 
 // After this long a page comes from its offline copy; the network may still answer later.
@@ -32,15 +33,36 @@ export function shellCacheName(shell) {
 
 /**
  * Keeps this version's shell; the worker installs only if all of it arrived. The shell is
- * the same for everyone, so it is fetched without cookies: a signed-in session's cookie,
- * refreshed by every answer, could otherwise land after a sign-in and undo it.
+ * the same for everyone, so what goes to the network goes without cookies: a signed-in
+ * session's cookie, refreshed by every answer, could otherwise land after a sign-in and
+ * undo it. Static files the page already loaded are taken from the browser's cache.
  */
 export async function precache(shell) {
   const cache = await caches.open(shellCacheName(shell));
-  const requests = shell.assets.map(
-    (url) => new Request(url, { cache: 'reload', credentials: 'omit' }),
+  await Promise.all(
+    shell.assets.map(async (url) => {
+      const response =
+        (await heldCopy(url)) ??
+        (await fetch(new Request(url, { cache: 'reload', credentials: 'omit' })));
+      if (!response.ok) throw new Error(`the shell's ${url} answered ${response.status}`);
+      await cache.put(url, response);
+    }),
   );
-  await cache.addAll(requests);
+}
+
+/**
+ * The browser's own copy of a static file, if it has one; nothing goes to the network.
+ * Static files are named by a digest of their content, so a copy held is the right one;
+ * the offline page and the manifest keep their names and are always fetched anew.
+ */
+async function heldCopy(url) {
+  if (!url.startsWith(STATIC_PREFIX)) return null;
+  try {
+    const response = await fetch(url, { cache: 'only-if-cached', mode: 'same-origin' });
+    return response.ok ? response : null;
+  } catch {
+    return null; // not held: fetched from the network instead
+  }
 }
 
 /** Deletes the shells of earlier versions; offline copies and the outbox stay. */
