@@ -190,6 +190,9 @@ def measure_served(stack: Stack, args, rows: list[Row], side: dict) -> None:
             (minimal_column, floor),
         ):
             column[f"{name}: server's own time, median (p90)"] = timing(measured)
+            column[f"{name}: answer time at the client, median"] = (
+                f"{measured.median('latency_ms'):.1f} ms"
+            )
             column[f"{name}: requests per second"] = f"{measured.requests / measured.seconds:.0f}"
     workers = portal.memory_mb()
     rows.append(

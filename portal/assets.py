@@ -6,8 +6,11 @@ name. Scripts refer to other static files by their plain names (`'/static/sw/sto
 those references are rewritten to the digested names before the digest of the referring
 script is taken, so a change to a module renames every script that imports it.
 
-A plain name still answers, with `no-cache`, for what cannot know the digest. A digested
-name of content that is no longer current answers 404, so nothing stale is kept for a year.
+A plain name still answers, with `no-cache`, for what cannot know the digest. So does a
+digested name of content that is no longer (or not yet) current: a page of another release
+gets this release's file, revalidated on every use, never kept for a year under a name
+that promises other bytes. (While processes of two releases serve side by side, a page of
+one may ask another for its files; the service worker checks the ETag before it keeps one.)
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from flask.sessions import SecureCookieSessionInterface
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 DIGEST_LENGTH = 12
+# The digest in a static file's name: `app.0123456789ab.css`.
+DIGESTED_NAME = re.compile(rf"\.[0-9a-f]{{{DIGEST_LENGTH}}}(?=\.|$)")
 # A quoted reference to a static file inside a script: '/static/sw/store.js'.
 STATIC_REFERENCE = re.compile(r"""(['"])/static/([\w./-]+)\1""")
 SCRIPT_SUFFIXES = (".js", ".mjs")
@@ -126,11 +131,17 @@ class Assets:
         return self._by_name.get(name)
 
     def find(self, name: str) -> tuple[Asset | None, bool]:
-        """The asset a request names, and whether it named it by its digested name."""
+        """The asset a request names, and whether the name is its current digested name.
+
+        A name with another digest finds the current asset of the same plain name."""
         self._current()
         if name in self._by_digested_name:
             return self._by_digested_name[name], True
-        return self._by_name.get(name), False
+        if name in self._by_name:
+            return self._by_name[name], False
+        folder, _, file = name.rpartition("/")
+        plain = DIGESTED_NAME.sub("", file, count=1)
+        return self._by_name.get(f"{folder}/{plain}" if folder else plain), False
 
     def names(self) -> list[str]:
         self._current()
@@ -143,8 +154,8 @@ class SessionInterface(SecureCookieSessionInterface):
     service worker's when it keeps the offline shell) and any shared cache may keep it."""
 
     def save_session(self, app, session, response) -> None:
-        if request.endpoint == "static":
-            return
+        if request.endpoint == "static" and response.status_code < 400:
+            return  # an error page shows who is signed in, so it says it varies by cookie
         super().save_session(app, session, response)
 
 
@@ -179,7 +190,11 @@ def serve(filename: str) -> Response:
     immutable = digested and current_app.config["STATIC_DIGESTS"]
     response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
     response.set_etag(asset.digest)
-    return response.make_conditional(request)
+    response = response.make_conditional(request)
+    if response.status_code == 412:  # If-Match named other content: say so, keep nothing
+        response = Response(status=412)
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def body(name: str) -> str:

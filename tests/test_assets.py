@@ -56,9 +56,33 @@ def test_a_script_names_the_modules_it_imports_by_their_digests(client):
         assert client.get(url).status_code == 200
 
 
-def test_a_stale_digest_is_not_found_and_a_plain_name_is_revalidated(client):
-    assert client.get("/static/app.000000000000.css").status_code == 404
+def test_another_releases_digest_gets_this_releases_file_revalidated_not_kept(client, app):
+    current = (Path(app.static_folder) / "app.css").read_bytes()
+
+    other = client.get("/static/app.000000000000.css")
+
+    assert other.status_code == 200
+    assert other.data == current
+    assert other.headers["Cache-Control"] == "no-cache"
+    # The ETag names the content served, so the service worker can tell it is not the
+    # file the name promised.
+    assert other.headers["ETag"] != '"000000000000"'
+    assert client.get("/static/sw/store.000000000000.js").status_code == 200
+    assert client.get("/static/nothing-here.000000000000.css").status_code == 404
     assert client.get("/static/nothing-here.css").status_code == 404
+
+
+def test_a_failed_if_match_is_a_bare_412_kept_nowhere(client):
+    url = static_urls(client.get("/sign-in").text)[0]
+
+    response = client.get(url, headers={"If-Match": '"something-else"'})
+
+    assert response.status_code == 412
+    assert response.data == b""
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_plain_name_is_revalidated(client):
 
     plain = client.get("/static/app.css")
     assert plain.status_code == 200
@@ -108,8 +132,10 @@ def test_a_watching_build_sees_an_edited_file(tmp_path):
 
     write(tmp_path, "app.css", "body { color: navy; margin: 0; }\n")
 
-    assert watched.get("app.css").digested_name != first
-    assert watched.find(first) == (None, False)
+    edited = watched.get("app.css")
+    assert edited.digested_name != first
+    assert watched.find(first) == (edited, False)
+    assert watched.find(edited.digested_name) == (edited, True)
 
 
 @pytest.mark.parametrize(

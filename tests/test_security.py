@@ -113,6 +113,10 @@ def test_static_files_set_no_cookie_and_do_not_vary_by_it(sign_in, partner):
         assert response.status_code == 200
         assert "Set-Cookie" not in response.headers
         assert "Cookie" not in response.headers.get("Vary", "")
+    # A missing file's page shows who is signed in: it says it varies by cookie.
+    missing = rep.get("/static/nothing-here.css")
+    assert missing.status_code == 404
+    assert "Cookie" in missing.headers["Vary"]
 
 
 def test_pages_have_no_inline_scripts_or_styles(sign_in, partner):

@@ -11,6 +11,8 @@ const PAGES_CACHE_PREFIX = 'pages-';
 const PERSON_HEADER = 'X-Portal-Person';
 const OFFLINE_URL = '/offline';
 const STATIC_PREFIX = '/static/';
+// The digest in a static file's name: `app.0123456789ab.css`.
+const DIGEST = /\.([0-9a-f]{12})\./;
 const FORM_URL = '/registrations/new';
 
 // After this long a page comes from its offline copy; the network may still answer later.
@@ -22,6 +24,15 @@ const OFFLINE_PAGES = [
   /^\/$/,
   /^\/registrations\/new$/,
   /^\/registrations\/[A-Za-z0-9]{15,18}$/,
+];
+
+/** The headers of a page its offline copy keeps. */
+const KEPT_HEADERS = [
+  'Content-Security-Policy',
+  'Permissions-Policy',
+  'Referrer-Policy',
+  'X-Content-Type-Options',
+  'X-Frame-Options',
 ];
 
 /** Hidden inputs whose values must not outlive the page they were rendered in. */
@@ -45,9 +56,21 @@ export async function precache(shell) {
         (await heldCopy(url)) ??
         (await fetch(new Request(url, { cache: 'reload', credentials: 'omit' })));
       if (!response.ok) throw new Error(`the shell's ${url} answered ${response.status}`);
+      if (!isTheNamedFile(url, response)) {
+        // A server still on the previous release answered: install again later.
+        throw new Error(`the shell's ${url} answered with other content`);
+      }
       await cache.put(url, response);
     }),
   );
+}
+
+/** A digested name's answer carries that digest as its ETag (with any encoding after it). */
+function isTheNamedFile(url, response) {
+  const named = new URL(url, self.location.origin).pathname.match(DIGEST);
+  if (!named) return true;
+  const etag = response.headers.get('ETag') ?? '';
+  return etag.replace(/^W\//, '').startsWith(`"${named[1]}`);
 }
 
 /**
@@ -95,7 +118,31 @@ export function respond(event, shell) {
   if (request.method !== 'GET' || url.origin !== self.location.origin) return null;
   if (request.mode === 'navigate') return page(event, shell);
   if (shell.assets.includes(url.pathname)) return fromShell(request, shell);
+  if (url.pathname.startsWith(STATIC_PREFIX)) return earlierStatic(request, shell);
   return null;
+}
+
+/**
+ * A static file of another release, named by a digest this shell does not hold: an offline
+ * copy saved before an update asks for the files it was made with. The network may still
+ * have it; if not, this shell's file of the same name is the closest there is.
+ */
+async function earlierStatic(request, shell) {
+  try {
+    const response = await fetch(request);
+    if (response.ok) return response;
+  } catch {
+    // offline: this shell's file of the same name
+  }
+  const current = shell.assets.find(
+    (url) => url.startsWith(STATIC_PREFIX) && plainName(url) === plainName(request.url),
+  );
+  return current ? fromShell(new Request(current), shell) : Response.error();
+}
+
+/** `/static/app.css` for `/static/app.0123456789ab.css`. */
+export function plainName(url) {
+  return new URL(url, self.location.origin).pathname.replace(DIGEST, '.');
 }
 
 async function fromShell(request, shell) {
@@ -180,7 +227,13 @@ async function offlineVersion(response) {
       ONE_USE_INPUT.test(tag) ? tag.replace(/\svalue="[^"]*"/, ' value=""') : tag,
     )
     .replace(/<html\b/, `<html data-offline-copy="${fetchedAt}"`);
-  return new Response(html, { headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+  const headers = { 'Content-Type': 'text/html; charset=utf-8' };
+  // The copy is shown as the page was: under the page's own security headers.
+  for (const name of KEPT_HEADERS) {
+    const value = response.headers.get(name);
+    if (value) headers[name] = value;
+  }
+  return new Response(html, { headers });
 }
 
 async function trim(cache) {
