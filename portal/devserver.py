@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import secrets
 from pathlib import Path
 
 from werkzeug.serving import run_simple
 
-from portal import jobs
+from portal import jobs, logs
 from portal.localidp import Identity, LocalIdP
 from portal.mailcatcher import MailCatcher
 from salesforce.localorg.__main__ import RunningOrg
@@ -44,6 +43,12 @@ def _start_idp(port: int, portal_port: int, people) -> LocalIdP:
     return idp.start()
 
 
+def setup_logging() -> None:
+    """The portal's own log set-up, before anything logs: a second root handler (or the one
+    Werkzeug adds when it finds none) would print every line twice."""
+    logs.configure(json_lines=False)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="portal-dev", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5000)))
@@ -51,7 +56,7 @@ def main(argv=None) -> None:
     parser.add_argument("--mail-port", type=int, default=8025)
     parser.add_argument("--idp-port", type=int, default=9000)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    setup_logging()
 
     org = RunningOrg(VAR, args.org_port, _password()).start()
     mail = MailCatcher(args.mail_port, VAR / "mail", echo=True).start()
