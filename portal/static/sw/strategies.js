@@ -141,7 +141,7 @@ async function earlierStatic(request, shell) {
 }
 
 /** `/static/app.css` for `/static/app.0123456789ab.css`. */
-export function plainName(url) {
+function plainName(url) {
   return new URL(url, self.location.origin).pathname.replace(DIGEST, '.');
 }
 
