@@ -13,7 +13,6 @@ Run: .venv/bin/python benchmarks/outbox.py
 from __future__ import annotations
 
 import platform
-import shutil
 import sys
 import tempfile
 import threading
@@ -26,6 +25,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from benchmarks.devtools import attach_to_service_worker  # noqa: E402
+from benchmarks.page_weight import launch  # noqa: E402
 from e2e.netcut import NetCut  # noqa: E402
 from e2e.outbox import (  # noqa: E402
     fill_registration,
@@ -48,7 +48,6 @@ LARGE_FILES = 5
 MEGABYTE = 1024 * 1024
 LARGE_FILE_BYTES = 5 * MEGABYTE
 SMALL_FILE_BYTES = 40 * 1024  # a photo of a business card
-SYSTEM_CHROMIUM = "/usr/bin/chromium"
 
 
 def pdf(size: int, seed: int) -> bytes:
@@ -94,10 +93,7 @@ def measure_all() -> tuple[dict, dict]:
     proxy = NetCut(server.server_port).start()
 
     with sync_playwright() as playwright:
-        launch = {"executable_path": SYSTEM_CHROMIUM} if Path(SYSTEM_CHROMIUM).exists() else {}
-        if not launch and shutil.which("chromium"):
-            launch = {"executable_path": shutil.which("chromium")}
-        browser = playwright.chromium.launch(**launch)
+        browser = launch(playwright)
         device = {
             k: v for k, v in playwright.devices["Pixel 7"].items() if k != "default_browser_type"
         }

@@ -187,5 +187,4 @@ class Browser(requests.Session):
         if url.startswith("/"):
             url = self.base_url + url
         kwargs.setdefault("timeout", 30)
-        response = super().request(method, url, *args, **kwargs)
-        return response
+        return super().request(method, url, *args, **kwargs)

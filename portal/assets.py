@@ -107,9 +107,9 @@ class Assets:
 
     def _files_stamp(self) -> tuple:
         return tuple(
-            (path.as_posix(), path.stat().st_mtime_ns, path.stat().st_size)
+            (path.as_posix(), status.st_mtime_ns, status.st_size)
             for path in sorted(self.folder.rglob("*"))
-            if path.is_file()
+            if path.is_file() and (status := path.stat())
         )
 
     def _refresh(self) -> None:
